@@ -19,6 +19,7 @@ code. Every message names the file, field, line or URL at fault and says what to
     ├── StoreError                  the run database is unreadable or a run is missing
     │   └── SchemaVersionError      the database or a record was written by a newer Ethos
     ├── PolicyViolation             a guard refused a request
+    ├── GateError                   a CI gate rule could not be evaluated (run, metric or baseline missing)
     └── GateFailed                  a CI gate rule failed (exit 1)
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "EthosError",
+    "GateError",
     "GateFailed",
     "MalformedResponseError",
     "MissingDependencyError",
@@ -132,6 +134,10 @@ class PolicyViolation(EthosError):
         """Keep the stable reason code next to the human message."""
         self.reason = reason
         super().__init__(message)
+
+
+class GateError(EthosError):
+    """A CI gate rule could not be evaluated: its run, metric or baseline is missing or unusable."""
 
 
 class GateFailed(EthosError):
