@@ -15,7 +15,10 @@ and read it back with ``load_run(run_id)`` (any unique prefix of the id works).
 """
 
 from ethos.records._base import RUN_ID_PATTERN, new_run_id
+from ethos.records._compare import SIGNIFICANCE_RULE, Comparison, MetricDelta, Mismatch, compare_runs
 from ethos.records._environment import TRACKED_PACKAGES, Environment, git_revision
+from ethos.records._gate_rules import GateRule, GateRules, load_rules, parse_rules
+from ethos.records._gates import CheckResult, GateReport, RuleResult, RuleStatus, evaluate_gates
 from ethos.records._migrations import MIGRATIONS, migration_names
 from ethos.records._schema import (
     RUN_STATUSES,
@@ -39,22 +42,36 @@ __all__ = [
     "RUN_ID_PATTERN",
     "RUN_STATUSES",
     "SCHEMA_VERSION",
+    "SIGNIFICANCE_RULE",
     "TRACKED_PACKAGES",
     "BenchmarkInfo",
+    "CheckResult",
+    "Comparison",
     "DataFile",
     "Energy",
     "Environment",
+    "GateReport",
+    "GateRule",
+    "GateRules",
     "MetricRecord",
+    "MetricDelta",
+    "Mismatch",
     "ModelInfo",
     "RunRecord",
     "RunStatus",
     "RunStore",
     "RunSummary",
+    "RuleResult",
+    "RuleStatus",
     "SampleResult",
     "Timings",
+    "compare_runs",
+    "evaluate_gates",
     "git_revision",
     "hash_inputs",
     "load_run",
+    "load_rules",
     "migration_names",
     "new_run_id",
+    "parse_rules",
 ]
