@@ -13,6 +13,7 @@ import typer
 from ethos import __version__
 from ethos._cli import audit as audit_cmd
 from ethos._cli import config as config_cmd
+from ethos._cli import gate as gate_cmd
 from ethos._cli import models as models_cmd
 from ethos._cli import runs as runs_cmd
 from ethos._cli._output import err
@@ -30,6 +31,7 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(config_cmd.app, name="config")
+app.command("gate")(gate_cmd.gate)
 
 
 def _version(value: bool) -> None:

@@ -1,4 +1,4 @@
-"""``ethos runs``: list, show, export and delete stored run records.
+"""``ethos runs``: list, show, compare, export and delete stored run records.
 
 The record and store modules are imported inside each command, so ``ethos --help`` does not pay
 for SQLite and the record schema.
@@ -13,20 +13,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import typer
+from rich.text import Text
 
 from ethos._cli._common import HOME_OPTION, JSON_OPTION, settings_from_flags
-from ethos._cli._output import console, emit_json, table
+from ethos._cli._output import console, emit_json, err_console, table
 from ethos.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
-    from ethos.records import MetricRecord, RunRecord, RunStatus, RunStore, RunSummary
+    from ethos.records import MetricDelta, MetricRecord, RunRecord, RunStatus, RunStore, RunSummary
 
-app = typer.Typer(help="List, show, export and delete stored runs.", no_args_is_help=True)
+app = typer.Typer(help="List, show, compare, export and delete stored runs.", no_args_is_help=True)
 
 _SHORT_ID = 12  # the full millisecond timestamp of a ULID plus two random characters
 _HEADLINE_METRICS = 3
 
 ID_ARGUMENT = typer.Argument(..., help="Run id, or any unique prefix of it (see `ethos runs list`).")
+METRIC_OPTION = typer.Option(None, "--metric", help="Only this metric (repeatable).")
+ALL_GROUPS_OPTION = typer.Option(False, "--all-groups", help="Also compare per-group (disaggregated) values.")
 OUTPUT_OPTION = typer.Option(None, "--output", "-o", help="Write to this file (atomically) instead of stdout.")
 
 
@@ -121,6 +124,40 @@ def export(
     console.print(f"exported run {record.id} ({len(record.samples)} samples) to {output}")
 
 
+@app.command("compare")
+def compare(
+    run_a: str = typer.Argument(..., help="Run A, the reference (id or unique prefix)."),
+    run_b: str = typer.Argument(..., help="Run B, the candidate; deltas are B − A."),
+    metrics: list[str] | None = METRIC_OPTION,
+    all_groups: bool = ALL_GROUPS_OPTION,
+    home: Path | None = HOME_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Compare two runs metric by metric: B − A, relative change, both CIs, and significance."""
+    from ethos.records import compare_runs
+
+    with _open_store(settings_from_flags(home).db_path) as store:
+        a, b = store.get(run_a), store.get(run_b)
+    result = compare_runs(a, b, metrics=metrics or (), all_groups=all_groups)
+    if as_json:
+        data = result.model_dump(mode="json")
+        data["mismatches"] = [{**m.model_dump(mode="json"), "message": m.message} for m in result.mismatches]
+        emit_json({**data, "comparable": result.comparable})
+        return
+    for mismatch in result.mismatches:
+        err_console.print(Text(f"warning: {mismatch.message}; these numbers are not directly comparable"))
+    title = (
+        f"A {a.id[:_SHORT_ID]} ({a.model.spec}, {result.benchmark_a})  vs  "
+        f"B {b.id[:_SHORT_ID]} ({b.model.spec}, {result.benchmark_b})"
+    )
+    if not result.deltas:
+        console.print(Text(f"{title}: no metrics to compare"))
+        return
+    rows = [_delta_row(d) for d in result.deltas]
+    table(title, ["metric", "group", "A [CI]", "B [CI]", "Δ (B − A)", "Δ%", "significant"], rows)
+    console.print(Text(f"significant: {result.significance_rule}"))
+
+
 @app.command("delete")
 def delete(
     run_id: str = ID_ARGUMENT,
@@ -161,6 +198,25 @@ def _num(value: float | None) -> str:
 def _headline(metrics: tuple[MetricRecord, ...]) -> str:
     overall = [m for m in metrics if not m.group][:_HEADLINE_METRICS]
     return ", ".join(f"{m.name}={_num(m.value)}" for m in overall)
+
+
+def _with_ci(metric: MetricRecord | None) -> str:
+    if metric is None:
+        return "(missing)"
+    if metric.ci_low is None or metric.ci_high is None:
+        return _num(metric.value)
+    return f"{_num(metric.value)} [{_num(metric.ci_low)}, {_num(metric.ci_high)}]"
+
+
+def _delta_row(d: MetricDelta) -> tuple[str, ...]:
+    from ethos.records._compare import group_label
+
+    delta = "" if d.delta is None else f"{d.delta:+.4g}"
+    if d.delta_ci_low is not None and d.delta_ci_high is not None:
+        delta += f" [{_num(d.delta_ci_low)}, {_num(d.delta_ci_high)}]"
+    rel = "" if d.relative_delta is None else f"{100 * d.relative_delta:+.1f}%"
+    significant = {True: "yes", False: "no", None: "n/a"}[d.significant]
+    return d.name, group_label(d.group), _with_ci(d.a), _with_ci(d.b), delta, rel, significant
 
 
 def _metric_row(metric: MetricRecord) -> tuple[str, str, str, str, str]:
