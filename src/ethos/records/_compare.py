@@ -94,7 +94,11 @@ class Mismatch(RecordModel):
     @property
     def message(self) -> str:
         """One line for people, e.g. ``benchmark.version differs: A has '1', B has '2'``."""
-        return f"{self.field} differs: A has {_show(self.a)}, B has {_show(self.b)}"
+        return self.describe()
+
+    def describe(self, a: str = "A", b: str = "B") -> str:
+        """:attr:`message` with other names for the two runs (e.g. ``baseline`` and ``run``)."""
+        return f"{self.field} differs: {a} has {_show(self.a)}, {b} has {_show(self.b)}"
 
 
 class Comparison(RecordModel):

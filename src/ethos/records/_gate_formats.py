@@ -45,7 +45,7 @@ def _details(result: RuleResult) -> str:
     if result.value is not None:
         n = "" if result.n is None else f", n = {result.n}"
         lines.append(f"{result.rule.metric}: {_value(result)}{n}")
-    if result.baseline_id is not None:
+    if result.baseline_id is not None and result.baseline_value is not None:
         lines.append(f"baseline: {result.baseline_id} = {_fmt(result.baseline_value)}")
     lines += [f"{'ok  ' if c.passed else 'FAIL'} {c.kind}: {c.message}" for c in result.checks]
     return "\n".join(lines)

@@ -252,8 +252,9 @@ def _require_comparable(run: RunRecord, baseline: RunRecord) -> None:
     mismatches = run_mismatches(baseline, run)
     if mismatches:
         raise _Unevaluable(
-            f"baseline run {baseline.id} is not comparable with run {run.id}: {mismatches[0].message} "
-            "(A: baseline, B: run); regressions need the same benchmark version, data and settings"
+            f"baseline run {baseline.id} is not comparable with run {run.id}: "
+            f"{mismatches[0].describe('the baseline', 'the run')}; "
+            "regressions need the same benchmark version, data and settings"
         )
 
 
