@@ -132,6 +132,7 @@ benchmark_registry: Registry[type[Benchmark]] = Registry(
         "ethos.audit.suites.bias.crows_pairs",
         "ethos.audit.suites.bias.bbq",
         "ethos.audit.suites.bias.seat",
+        "ethos.audit.suites.fairness.counterfactual",
     ),
 )
 

@@ -1,0 +1,1 @@
+"""The fairness suite: counterfactual decision audits (``ethos audit run --suite fairness``)."""
