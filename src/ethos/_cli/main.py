@@ -16,6 +16,7 @@ from ethos._cli import config as config_cmd
 from ethos._cli import gate as gate_cmd
 from ethos._cli import models as models_cmd
 from ethos._cli import runs as runs_cmd
+from ethos._cli import table as table_cmd
 from ethos._cli._output import err
 from ethos.errors import EthosError
 
@@ -31,6 +32,7 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(table_cmd.app, name="table")
 app.command("gate")(gate_cmd.gate)
 
 
