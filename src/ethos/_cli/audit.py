@@ -31,7 +31,9 @@ app = typer.Typer(
 )
 app.add_typer(audit_score.app, name="score")
 
-_RESUME_CONFLICTS = ("--model", "--suite", "--benchmark", "-P", "--variant", "--limit", "--seed", "--batch-size")
+_RESUME_CONFLICTS = (
+    "--model", "--suite", "--benchmark", "-P", "--variant", "--limit", "--seed", "--batch-size", "--scenario"
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,9 @@ BATCH_OPTION = typer.Option(None, "--batch-size", min=1, help="Requests per mode
 PARAM_OPTION = typer.Option(None, "--param", "-P", help="Benchmark parameter key=value or BENCHMARK.key=value.")
 VARIANT_OPTION = typer.Option(None, "--variant", help="Run this variant of the benchmark (see `ethos audit list`).")
 RESUME_OPTION = typer.Option(None, "--resume", help="Complete an interrupted run (its id or a unique prefix).")
+SCENARIO_OPTION = typer.Option(
+    None, "--scenario", help="Scenario TOML file: adds or replaces counterfactual scenarios (suite fairness)."
+)
 
 
 @app.command("run")
@@ -84,20 +89,21 @@ def run(  # noqa: PLR0913 - one parameter per command-line option
     params: list[str] | None = PARAM_OPTION,
     variant: str | None = VARIANT_OPTION,
     resume: str | None = RESUME_OPTION,
+    scenarios: list[Path] | None = SCENARIO_OPTION,
     home: Path | None = HOME_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run benchmarks (or a suite) on a model; each run is recorded and can be resumed after Ctrl-C."""
     from ethos.records import RunStore
 
-    flags = (model, suite, benchmarks, params, variant, limit, seed, batch_size)
+    flags = (model, suite, benchmarks, params, variant, limit, seed, batch_size, scenarios)
     given = [flag for flag, value in zip(_RESUME_CONFLICTS, flags, strict=True) if value not in (None, [])]
     settings = settings_from_flags(home, data_dir=data_dir, seed=seed, batch_size=batch_size)
     with RunStore.open(settings.db_path) as store:
         if resume is not None:
             job = _resume_job(store, resume, given, home=home, data_dir=data_dir)
         else:
-            job = _fresh_job(model, suite, benchmarks or [], params or [], variant, limit, settings)
+            job = _fresh_job(model, suite, benchmarks or [], params or [], variant, limit, settings, scenarios or [])
         records = _execute(job, store, as_json=as_json)
     _report(records, as_json=as_json)
 
@@ -136,7 +142,7 @@ def _describe(name: str, cls: type[Benchmark]) -> dict[str, Any]:
 # -- building the job ------------------------------------------------------------------------------
 
 
-def _fresh_job(
+def _fresh_job(  # noqa: PLR0913 - one parameter per command-line option
     model: str | None,
     suite: str | None,
     names: list[str],
@@ -144,6 +150,7 @@ def _fresh_job(
     variant: str | None,
     limit: int | None,
     settings: Settings,
+    scenarios: Sequence[Path] = (),
 ) -> _Job:
     from ethos.audit import RunOptions, benchmark_registry, suite_benchmarks
 
@@ -158,6 +165,8 @@ def _fresh_job(
     if variant is not None and len(classes) != 1:
         raise ConfigError("--variant applies to one benchmark; run a single --benchmark with it")
     by_name = _parse_params(params, [c.name for c in classes])
+    if scenarios:
+        _add_scenarios(by_name, classes, scenarios)
     benches = tuple(cls(by_name[cls.name]) for cls in classes)
     options = RunOptions.from_settings(settings, limit=limit, variant=variant)
     return _Job(model, benches, suite, options, settings)
@@ -192,6 +201,19 @@ def _parse_params(values: Sequence[str], names: Sequence[str]) -> dict[str, dict
         else:
             raise ConfigError(f"-P {item!r}: several benchmarks will run; name one, e.g. -P {names[0]}.{key}={raw}")
     return out
+
+
+def _add_scenarios(
+    by_name: dict[str, dict[str, Any]], classes: Sequence[type[Benchmark]], files: Sequence[Path]
+) -> None:
+    """``--scenario PATH``: absolute paths appended to ``scenario_files`` of each benchmark that reads them."""
+    takers = [c.name for c in classes if "scenario_files" in c.Params.model_fields]
+    if not takers:
+        raise ConfigError("--scenario applies to benchmarks that read scenario files; run --suite fairness with it")
+    for name in takers:
+        given = by_name[name].get("scenario_files", [])
+        given = [p.strip() for p in given.split(",") if p.strip()] if isinstance(given, str) else list(given)
+        by_name[name]["scenario_files"] = [*given, *(str(f.expanduser().resolve()) for f in files)]
 
 
 def _param_value(raw: str) -> Any:
