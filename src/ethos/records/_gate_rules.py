@@ -125,13 +125,14 @@ _HEADER = re.compile(r"^[ \t]*\[\[[ \t]*rule[ \t]*\]\]", re.MULTILINE)
 
 
 def _explain(exc: ValidationError, data: Mapping[str, Any], text: str, headers: list[int], source: str) -> str:
-    first = exc.errors()[0]
+    # An unknown key (a misspelt [[rule]]) explains the errors it causes, so it is reported first.
+    first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
     loc = first["loc"]
     message = str(first["msg"]).removeprefix("Value error, ")
     more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
     if not loc or loc[0] != "rule":
         key = str(loc[0]) if loc else ""
-        line = _key_line(text, key, 0, len(text)) if key else 1
+        line = (_key_line(text, key, 0, len(text)) if key else 0) or 1
         hint = "; rules are [[rule]] tables" if first["type"] == "extra_forbidden" else ""
         return f"{source}:{line}: {key or 'file'}: {message}{hint}{more}"
     if len(loc) < 2 or not isinstance(loc[1], int):
@@ -160,6 +161,7 @@ def _offset_of_line(text: str, line: int) -> int:
 
 
 def _key_line(text: str, key: str, begin: int, end: int) -> int:
-    pattern = re.compile(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*=", re.MULTILINE)
+    name = rf"[\"']?{re.escape(key)}[\"']?"
+    pattern = re.compile(rf"^[ \t]*(?:{name}[ \t]*=|\[\[?[ \t]*{name}[ \t]*\]\]?)", re.MULTILINE)
     match = pattern.search(text, begin, end)
     return text.count("\n", 0, match.start()) + 1 if match else 0
