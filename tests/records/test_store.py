@@ -258,7 +258,7 @@ def test_when_a_database_is_created_then_migrations_are_recorded_once_and_wal_is
     with RunStore(db):
         pass
     assert _sql(db, "SELECT name, applied_at FROM _ethos_migrations") == first
-    assert [name for name, _ in first] == ["m001_initial"]
+    assert [name for name, _ in first] == list(migration_names())  # m001_initial, then each later migration
 
 
 def test_when_the_database_has_an_unknown_migration_then_schema_version_error_and_the_file_is_unchanged(

@@ -13,6 +13,7 @@ import typer
 from ethos import __version__
 from ethos._cli import audit as audit_cmd
 from ethos._cli import config as config_cmd
+from ethos._cli import dp as dp_cmd
 from ethos._cli import gate as gate_cmd
 from ethos._cli import models as models_cmd
 from ethos._cli import runs as runs_cmd
@@ -32,6 +33,7 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(dp_cmd.app, name="dp")
 app.add_typer(table_cmd.app, name="table")
 app.command("gate")(gate_cmd.gate)
 

@@ -12,9 +12,13 @@ Write a run step by step, so that an interrupted run can resume::
         store.finish(record.id, status="finished", metrics=metrics, timings=Timings(...))
 
 and read it back with ``load_run(run_id)`` (any unique prefix of the id works).
+
+The same database keeps the privacy-budget ledger of differential-privacy releases
+(:class:`PrivacyLedger`: per-dataset budgets, atomic spends that cannot overdraw).
 """
 
 from ethos.records._base import RUN_ID_PATTERN, new_run_id
+from ethos.records._budget import BUDGET_EXCEEDED, BudgetSpend, BudgetStatus, DatasetRef, PrivacyLedger
 from ethos.records._compare import SIGNIFICANCE_RULE, Comparison, MetricDelta, Mismatch, compare_runs
 from ethos.records._environment import TRACKED_PACKAGES, Environment, git_revision
 from ethos.records._gate_rules import GateRule, GateRules, load_rules, parse_rules
@@ -38,6 +42,7 @@ from ethos.records._store import RunStore, load_run
 from ethos.records._summary import RunSummary
 
 __all__ = [
+    "BUDGET_EXCEEDED",
     "MIGRATIONS",
     "RUN_ID_PATTERN",
     "RUN_STATUSES",
@@ -45,18 +50,22 @@ __all__ = [
     "SIGNIFICANCE_RULE",
     "TRACKED_PACKAGES",
     "BenchmarkInfo",
+    "BudgetSpend",
+    "BudgetStatus",
     "CheckResult",
     "Comparison",
     "DataFile",
+    "DatasetRef",
     "Energy",
     "Environment",
     "GateReport",
     "GateRule",
     "GateRules",
-    "MetricRecord",
     "MetricDelta",
+    "MetricRecord",
     "Mismatch",
     "ModelInfo",
+    "PrivacyLedger",
     "RunRecord",
     "RunStatus",
     "RunStore",

@@ -64,7 +64,41 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial,)
+def m002_privacy_budget(conn: sqlite3.Connection) -> None:
+    """Create the privacy-budget ledger: one budget per dataset and one row per spend.
+
+    Datasets are keyed by the SHA-256 of their bytes (the path is only for display). Spends keep
+    the release's run id without a foreign key: deleting a run record must never refund budget.
+    """
+    conn.execute(
+        """
+        CREATE TABLE privacy_budgets (
+            dataset_sha256 TEXT PRIMARY KEY,
+            path TEXT NOT NULL,                 -- where the dataset was last seen, for display
+            epsilon REAL NOT NULL CHECK (epsilon > 0),
+            delta REAL NOT NULL CHECK (delta >= 0 AND delta < 1),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE privacy_spends (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset_sha256 TEXT NOT NULL REFERENCES privacy_budgets (dataset_sha256),
+            query TEXT NOT NULL,                -- what was released, e.g. "count; mean:age"
+            epsilon REAL NOT NULL CHECK (epsilon >= 0),
+            delta REAL NOT NULL CHECK (delta >= 0),
+            spent_at TEXT NOT NULL,
+            run_id TEXT                         -- the release's run record (no FK: runs may be deleted)
+        )
+        """
+    )
+    conn.execute("CREATE INDEX privacy_spends_dataset ON privacy_spends (dataset_sha256, id)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_privacy_budget)
 """Every migration this Ethos knows, oldest first."""
 
 

@@ -1,0 +1,94 @@
+"""Reading the CSV that a release is computed on (pandas, separator sniffed or given).
+
+Cells are read as text and converted per query, so that a bad value is reported with its
+column and line instead of silently becoming a missing value.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from ethos._util.deps import require
+from ethos.errors import DataError
+
+__all__ = ["Frame", "numeric_column", "read_csv", "sniff_separator", "text_column"]
+
+Frame = Any
+"""A ``pandas.DataFrame`` (pandas ships no type information, so it is typed loosely)."""
+
+_SNIFF_BYTES = 64 * 1024
+
+
+def sniff_separator(path: Path) -> str:
+    """The field separator of a CSV file: ``,``, ``;``, tab or ``|`` (``,`` when unsure)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            sample = fh.read(_SNIFF_BYTES)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {path}: {exc}; check the path (CSV files must be UTF-8)") from None
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_csv(path: Path, sep: str | None = None) -> Frame:
+    """Read a CSV file with a header row, every cell as text (empty cells stay empty strings).
+
+    Args:
+        path: The CSV file.
+        sep: The field separator; sniffed from the first 64 KiB when ``None``.
+
+    Raises:
+        DataError: The file is missing, unreadable or not a CSV with a header.
+    """
+    pd: Any = require("pandas", extra="tabular", purpose="differential-privacy releases")
+    if not path.is_file():
+        raise DataError(f"{path} is not a file; give the CSV to release statistics on")
+    separator = sep or sniff_separator(path)
+    try:
+        frame = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {path} as CSV (separator {separator!r}): {exc}; try --sep") from None
+    if frame.columns.empty:
+        raise DataError(f"{path} has no header row; the first line must name the columns")
+    return frame
+
+
+def _column(frame: Frame, column: str, path: Path) -> Any:
+    if column not in frame.columns:
+        known = ", ".join(map(str, frame.columns))
+        raise DataError(f"{path}: no column {column!r}; the columns are: {known}")
+    return frame[column]
+
+
+def numeric_column(frame: Frame, column: str, path: Path) -> list[float]:
+    """The non-empty cells of a numeric column as floats (empty cells are left out).
+
+    Raises:
+        DataError: The column is missing, or a non-empty cell is not a finite number (names the line).
+    """
+    pd: Any = require("pandas", extra="tabular", purpose="differential-privacy releases")
+    cells = _column(frame, column, path).str.strip()
+    present = cells[cells != ""]
+    values = pd.to_numeric(present, errors="coerce")
+    bad = values.isna() | values.isin([float("inf"), float("-inf")])
+    if bool(bad.any()):
+        index = bad.idxmax()
+        line = int(frame.index.get_loc(index)) + 2  # header is line 1
+        raise DataError(
+            f"{path}, line {line}, column {column!r}: {present[index]!r} is not a number; "
+            "sums, means and quantiles need a numeric column (empty cells are skipped)"
+        )
+    return [float(v) for v in values.tolist()]
+
+
+def text_column(frame: Frame, column: str, path: Path) -> list[str]:
+    """The cells of a column as stripped text, for histograms.
+
+    Raises:
+        DataError: The column is missing.
+    """
+    return [str(v) for v in _column(frame, column, path).str.strip().tolist()]
