@@ -104,7 +104,7 @@ def _write_files(report: GateReport, junit: Path | None, summary: Path | None) -
     if summary is None and step_summary:
         try:
             with open(step_summary, "a", encoding="utf-8") as fh:  # GitHub collects what steps append
-                fh.write(report.to_markdown())
+                fh.write("\n" + report.to_markdown())  # a blank line keeps it apart from earlier steps' text
         except OSError as exc:
             raise DataError(f"cannot append to ${_STEP_SUMMARY} ({step_summary}): {exc.strerror or exc}") from None
 

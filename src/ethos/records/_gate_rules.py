@@ -23,7 +23,10 @@ __all__ = ["GateRule", "GateRules", "load_rules", "parse_rules"]
 class GateRule(BaseModel):
     """One rule of a rules file: which metric of which benchmark, and the checks it must pass."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False)
+    # strict: TOML has real types, so `max = true` or `min = "0.5"` is a mistake, not a number
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
     name: str | None = None
     """A label for reports; default ``BENCHMARK METRIC [GROUP]``."""
