@@ -278,3 +278,76 @@ def test_when_the_database_file_is_unreadable_garbage_then_exit_2_naming_it_in_a
     assert result.exit_code == 2
     _assert_one_line_error(result.stderr, str(db))
     assert _sha256(db) == before
+
+
+# -- compare -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def versions(ethos_home: Path) -> tuple[str, str]:
+    """Two finished stereoset runs of two model versions; B's overall ss rose clearly, its race group did not."""
+    from ethos.records import MetricRecord
+
+    old = make_record(RUN_A, model="hf:./gpt2-v1")
+    new = make_record(
+        RUN_B,
+        minutes=1,
+        model="hf:./gpt2-v2",
+        settings={"batch_size": 4, "dtype": "float32", "variant": "generate"},
+        metrics=[
+            MetricRecord(name="ss", value=0.9, ci_low=0.85, ci_high=0.95, n=3),
+            MetricRecord(name="ss", value=0.55, ci_low=0.3, ci_high=0.8, n=2, group={"bias_type": "race"}),
+        ],
+    )
+    with RunStore(ethos_home / "ethos.db") as store:
+        store.save(old)
+        store.save(new)
+    return RUN_A, RUN_B
+
+
+def test_when_comparing_two_runs_then_the_table_shows_both_values_the_delta_and_significance(
+    versions: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_output.console, "width", 200)
+    result = run_cli("runs", "compare", "01JA", "01JB", "--all-groups")
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split("│")[2].strip(): line for line in result.stdout.splitlines() if line.startswith("│ ss")}
+    assert set(rows) == {"(all)", "bias_type=race"}
+    for text in ("0.625 [0.5, 0.75]", "0.9 [0.85, 0.95]", "+0.275", "+44.0%", "yes"):
+        assert text in rows["(all)"]
+    assert "+0.05" in rows["bias_type=race"] and "+10.0%" in rows["bias_type=race"] and " no " in rows["bias_type=race"]
+    assert "MOVER" in result.stdout
+    assert result.stderr.strip() == (
+        "warning: settings.variant differs: A has nothing, B has 'generate'; these numbers are not directly comparable"
+    )
+
+
+def test_when_comparing_as_json_then_one_object_holds_deltas_mismatches_and_the_rule(
+    versions: tuple[str, str],
+) -> None:
+    result = run_cli("runs", "compare", RUN_A, RUN_B, "--json", "--metric", "ss")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["run_a"], data["run_b"], data["comparable"]) == (RUN_A, RUN_B, False)
+    (delta,) = data["deltas"]  # overall values only without --all-groups
+    assert delta["group"] == {} and delta["significant"] is True
+    assert delta["delta"] == pytest.approx(0.275)
+    assert delta["delta_ci_low"] == pytest.approx(0.275 - (0.05**2 + 0.125**2) ** 0.5)
+    assert data["mismatches"] == [
+        {
+            "field": "settings.variant",
+            "a": None,
+            "b": "generate",
+            "message": "settings.variant differs: A has nothing, B has 'generate'",
+        }
+    ]
+    assert "MOVER" in data["significance_rule"]
+
+
+def test_when_comparing_with_an_unknown_metric_or_run_then_exit_2_with_one_line(versions: tuple[str, str]) -> None:
+    result = run_cli("runs", "compare", RUN_A, RUN_B, "--metric", "icat")
+    assert result.exit_code == 2
+    _assert_one_line_error(result.stderr, "--metric 'icat'", "ss")
+    result = run_cli("runs", "compare", RUN_A, "01JX")
+    assert result.exit_code == 2
+    _assert_one_line_error(result.stderr, "no run '01JX'")
