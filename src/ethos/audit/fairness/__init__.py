@@ -19,6 +19,9 @@ Headline attributes are :class:`Estimate` values (``value``, ``ci_low``, ``ci_hi
 ``note``); an attribute is ``None`` when the metric does not apply (odds metrics without
 ``y_true``, score gap without scores), and ``Estimate.value`` is ``None`` when it applies but is
 undefined on the data (e.g. a group with no positive labels has no TPR; ``note`` says so).
+Tabular mode (``ethos fairness assess``) reads a predictions CSV with :func:`assess_file` and
+stores the result as a ``fairness-tabular`` run with :func:`save_record`.
+
 fairlearn, pandas and scipy are imported on first use (``pip install 'ethos[fairness]'``).
 """
 
@@ -26,6 +29,14 @@ from ethos.audit.fairness._assess import assess
 from ethos.audit.fairness._bootstrap import METHOD as CI_METHOD
 from ethos.audit.fairness._paired import PairedTest, flip_rate, flip_rate_estimate, paired_test
 from ethos.audit.fairness._report import FOUR_FIFTHS, Estimate, FairnessReport, GroupMetrics
+from ethos.audit.fairness._tabular import (
+    TABULAR_BENCHMARK,
+    TABULAR_VERSION,
+    Columns,
+    TabularAssessment,
+    assess_file,
+    save_record,
+)
 from ethos.audit.fairness._validate import GROUP_SEPARATOR, SINGLE_COLUMN, prepare
 
 __all__ = [
@@ -33,13 +44,19 @@ __all__ = [
     "FOUR_FIFTHS",
     "GROUP_SEPARATOR",
     "SINGLE_COLUMN",
+    "TABULAR_BENCHMARK",
+    "TABULAR_VERSION",
+    "Columns",
     "Estimate",
     "FairnessReport",
     "GroupMetrics",
     "PairedTest",
+    "TabularAssessment",
     "assess",
+    "assess_file",
     "flip_rate",
     "flip_rate_estimate",
     "paired_test",
     "prepare",
+    "save_record",
 ]
