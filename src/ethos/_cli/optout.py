@@ -187,15 +187,16 @@ def _parse_columns(text: str | None) -> dict[str, str] | None:
 
 
 def pii_detector() -> tuple[Detector | None, str | None]:
-    """``ethos.pii.detect``'s ``Analyzer().load().scan`` when that engine is installed, else ``(None, None)``."""
+    """The PII engine's ``Analyzer(AnalyzerConfig(entities=["PERSON"])).load().scan`` when present, else ``None``."""
     if importlib.util.find_spec("ethos.pii.detect") is None:
         return None, None
     module = importlib.import_module("ethos.pii.detect")
     analyzer = getattr(module, "Analyzer", None)
     if analyzer is None:
         return None, None
+    config = getattr(module, "AnalyzerConfig", None)
     try:
-        engine = analyzer().load()
+        engine = (analyzer(config(entities=["PERSON"])) if config is not None else analyzer()).load()
     except Exception as exc:  # an engine that cannot start must not block exact matching
         err_console.print(f"warning: PII engine unavailable ({exc}); matching exact identifiers only", markup=False)
         return None, None
