@@ -84,20 +84,29 @@ def assess_command(  # noqa: PLR0913 - one parameter per command-line option
 
 @contextmanager
 def _bootstrap_bar(total: int, *, as_json: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A bar over the bootstrap resamples; then a spinner while fairlearn computes the point estimates."""
     from ethos._cli._progress import progress_wanted
 
-    if total < 1 or not progress_wanted(err_console, as_json=as_json):
+    if not progress_wanted(err_console, as_json=as_json):
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     bar = Progress(
-        TextColumn("bootstrap"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
-        transient=True,
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True,
     )  # fmt: skip
     with bar:
-        task = bar.add_task("bootstrap", total=total)
-        yield lambda done, _total: bar.update(task, completed=done)
+        task = bar.add_task("bootstrap resamples", total=max(total, 1))
+
+        def advance(done: int, _total: int) -> None:
+            bar.update(task, completed=done)
+            if done >= total:
+                bar.update(task, description="group metrics (fairlearn)")
+
+        if total < 1:
+            advance(0, 0)
+        yield advance
 
 
 # -- printing --------------------------------------------------------------------------------------
