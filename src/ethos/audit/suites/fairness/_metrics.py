@@ -39,7 +39,7 @@ from ethos.types import MetricValue
 if TYPE_CHECKING:
     from ethos.records import SampleResult
 
-__all__ = ["MetricSettings", "Twin", "fairness_metrics", "holm", "read_twins", "select_top"]
+__all__ = ["MetricSettings", "Twin", "fairness_metrics", "holm", "read_twins", "select_top", "significance"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,28 +127,43 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 
 def fairness_metrics(results: Sequence[SampleResult], settings: MetricSettings) -> list[MetricValue]:
-    """Every metric of the suite (see the module docstring)."""
+    """Every metric of the suite (see the module docstring): headline first, then per attribute."""
     twins = read_twins(results)
     if settings.decide_by_rank:
         select_top(twins, settings.top_fraction)
-    attributes = list(dict.fromkeys(t.attribute for t in twins))
+    headline, tests = significance(twins, settings)
+    headline.append(_flip_rate(twins, {}, settings))
+    headline.append(MetricValue("unparseable", float(sum(_count_unparseable(twins).values())), n=_documents(twins)))
     out: list[MetricValue] = []
-    pair_tests: list[tuple[str, str, float]] = []  # (attribute, pair, p) for Holm
-    for attr in attributes:
+    for attr in dict.fromkeys(t.attribute for t in twins):
         members = [t for t in twins if t.attribute == attr]
         tag = {"attribute": attr}
         out += _unparseable(members, tag)
         out += _assess(members, tag, settings)
-        out.append(_flip_rate(members, tag, settings.seed))
-        pairs, tests = _pairs(members, tag, settings)
-        out += pairs
-        pair_tests += [(attr, pair, p) for pair, p in tests]
+        out.append(_flip_rate(members, tag, settings))
+        out += [m for m in tests if m.group.get("attribute") == attr]
         for scenario in dict.fromkeys(t.scenario for t in members):
             out += _scenario_metrics([t for t in members if t.scenario == scenario], attr, scenario, settings)
-    headline = _holm_and_flags(out, pair_tests, attributes, settings.alpha)
-    headline.append(_flip_rate(twins, {}, settings.seed))
-    headline.append(MetricValue("unparseable", float(sum(_count_unparseable(twins).values())), n=_documents(twins)))
     return headline + out
+
+
+def significance(twins: Sequence[Twin], settings: MetricSettings) -> tuple[list[MetricValue], list[MetricValue]]:
+    """The paired tests of every pair of groups of every attribute, Holm-corrected, and the flags.
+
+    Returns:
+        ``(headline, per_attribute)``: the overall ``flagged`` and ``min_p_value_holm``; and per
+        attribute its pairs' flip rates, mean score differences, p-values (permutation, Wilcoxon,
+        Holm) and its own ``flagged`` / ``min_p_value_holm``.
+    """
+    attributes = list(dict.fromkeys(t.attribute for t in twins))
+    out: list[MetricValue] = []
+    pair_tests: list[tuple[str, str, float]] = []  # (attribute, pair, p) for Holm
+    for attr in attributes:
+        pairs, tests = _pairs([t for t in twins if t.attribute == attr], {"attribute": attr}, settings)
+        out += pairs
+        pair_tests += [(attr, pair, p) for pair, p in tests]
+    headline = _holm_and_flags(out, pair_tests, attributes, settings.alpha)
+    return headline, out
 
 
 def _documents(twins: Sequence[Twin]) -> int:
@@ -202,10 +217,12 @@ def _tagged(m: MetricValue, tag: dict[str, str]) -> MetricValue:
     return MetricValue(m.name, m.value, m.ci_low, m.ci_high, m.n, {**tag, **m.group})
 
 
-def _flip_rate(twins: Sequence[Twin], tag: dict[str, str], seed: int) -> MetricValue:
+def _flip_rate(twins: Sequence[Twin], tag: dict[str, str], settings: MetricSettings) -> MetricValue:
+    """Share of complete twin sets whose decisions are not all equal, with a bootstrap CI over sets."""
     complete = [t for t in twins if t.complete()]
     flips = np.array([float(len({t.decisions[g] for g in t.groups}) > 1) for t in complete])
-    return metric("flip_rate", lambda idx: float(flips[idx].mean()), len(flips), seed=seed, group=tag)
+    return metric("flip_rate", lambda idx: float(flips[idx].mean()), len(flips), seed=settings.seed, group=tag,
+                  n_resamples=settings.n_boot)  # fmt: skip
 
 
 def _pairs(
@@ -268,7 +285,7 @@ def _scenario_metrics(twins: Sequence[Twin], attr: str, scenario: str, settings:
 
     tag = {"attribute": attr, "scenario": scenario}
     decisions, groups, labels, _ = _rows(twins)
-    out = [_flip_rate(twins, tag, settings.seed)]
+    out = [_flip_rate(twins, tag, settings)]
     if len(set(groups)) < 2:  # noqa: PLR2004 - a comparison needs two groups
         return out
     try:

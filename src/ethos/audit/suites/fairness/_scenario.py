@@ -156,13 +156,20 @@ def read_scenario_file(path: Path) -> ScenarioFile:
     try:
         parsed = ScenarioFile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(p for p in first["loc"] if not isinstance(p, str) or not p.startswith(("function-", "str", "list")))
-        raise _error(path, text, loc, _message(first)) from None
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")  # a typo explains the rest
+        loc = tuple(p for p in errors[0]["loc"] if not _union_tag(p))
+        more = len(errors) - 1
+        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise _error(path, text, loc, _message(errors[0]) + tail) from None
     if not parsed.scenario:
         raise _error(path, text, (), "the file defines no [[scenario]] table; add at least one")
     _check(path, text, parsed)
     return parsed
+
+
+def _union_tag(part: int | str) -> bool:
+    """Whether a location part names a union member (``str``, ``list[str]``) rather than a field."""
+    return isinstance(part, str) and (part in ("str", "int", "float", "bool") or "[" in part)
 
 
 def _message(error: Any) -> str:
@@ -331,8 +338,8 @@ def load_suite(selected: Sequence[str], files: Iterable[Path]) -> Suite:
     for path in files:
         parsed = read_scenario_file(Path(path))
         attributes.update({a.name: a for a in parsed.attribute})
-        for scenario in parsed.scenario:
-            by_name[scenario.name], origin[scenario.name] = scenario, str(path)
+        for scenario in parsed.scenario:  # a replaced built-in keeps its set, so -P scenarios=hiring picks it
+            by_name[scenario.name], origin[scenario.name] = scenario, origin.get(scenario.name, str(path))
             user.append(scenario.name)
     if not selected:
         chosen = [n for n in by_name if origin[n] in BUILTIN_SETS or n in user]
