@@ -1,0 +1,167 @@
+"""CSV files: the dialect is sniffed and kept; columns are chosen, or detected from a sample and the header."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ethos.errors import DataError
+from ethos.pii.files._formats import BadRecord, FileFormat, Record, Scanner, Selection
+from ethos.pii.files._lines import Line
+
+__all__ = ["PII_HEADER_WORDS", "CsvFormat"]
+
+PII_HEADER_WORDS = frozenset(
+    [
+        "name", "names", "firstname", "lastname", "fullname", "surname", "forename", "username", "user", "email",
+        "mail", "phone", "mobile", "tel", "telephone", "fax", "address", "addr", "street", "city", "town", "zip",
+        "zipcode", "postal", "postcode", "ssn", "sin", "dob", "birth", "birthday", "birthdate", "iban", "bic",
+        "account", "card", "cc", "passport", "license", "licence", "ip", "contact", "patient", "customer", "client",
+        "employee", "person", "note", "notes", "comment", "comments", "message", "text", "description", "bio",
+        "remarks",
+    ]
+)
+"""Header words that mark a column as personal data (or free text likely to hold it)."""
+
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def _header_words(column: str) -> set[str]:
+    words = [w.lower() for w in _WORD.findall(column)]
+    joined = {"".join(pair) for pair in itertools.pairwise(words)}  # first_name -> firstname
+    return set(words) | joined
+
+
+class CsvFormat(FileFormat):
+    """CSV with a header row.
+
+    Args:
+        columns: Column names to work on; ``("*",)`` for every column; empty to detect them:
+            columns whose header names personal data, plus columns where the analyzer finds
+            anything in the first ``sample_rows`` rows.
+        source: The file's name, for errors.
+        delimiter: Force a delimiter instead of sniffing it (a tab for TSV).
+        sample_rows: Rows scanned to detect PII columns.
+    """
+
+    name = "csv"
+
+    def __init__(
+        self,
+        columns: Sequence[str] = (),
+        *,
+        source: str = "input",
+        delimiter: str | None = None,
+        sample_rows: int = 200,
+    ) -> None:
+        """Store the options; the dialect is sniffed when reading starts."""
+        self.columns = tuple(dict.fromkeys(columns))
+        self.source = source
+        self.delimiter = delimiter
+        self.sample_rows = sample_rows
+        self.header: list[str] = []
+        self.dialect: dict[str, Any] = {}
+
+    def records(self, lines: Iterator[Line]) -> Iterator[Record | BadRecord]:
+        """The header (not counted), then one record per row."""
+        head = list(itertools.islice(lines, 50))
+        self.dialect = self._sniff(head)
+        state: dict[str, Any] = {"raw": [], "start": 1, "bad": None}
+
+        def feed() -> Iterator[str]:
+            for line in itertools.chain(head, lines):
+                if not state["raw"]:
+                    state["start"] = line.number
+                if line.text is None:
+                    state["bad"] = BadRecord(line.number, line.error or "unreadable")
+                    yield "\n"
+                    continue
+                state["raw"].append(line.text)
+                yield line.text
+
+        reader = csv.reader(feed(), **{k: v for k, v in self.dialect.items() if k != "lineterminator"})
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                state["raw"].clear()
+                yield BadRecord(state["start"], f"not valid CSV ({exc})")
+                continue
+            raw = "".join(state["raw"])
+            state["raw"].clear()
+            if state["bad"] is not None:
+                yield state["bad"]
+                state["bad"] = None
+                continue
+            yield self._record(state["start"], raw, row)
+
+    def _record(self, line: int, raw: str, row: list[str]) -> Record:
+        if not self.header:
+            self.header = row
+            return Record(line, raw, counted=False)
+        labels = [self.header[i] if i < len(self.header) else f"column {i + 1}" for i in range(len(row))]
+        return Record(line, raw, list(row), labels, row)
+
+    def _sniff(self, head: list[Line]) -> dict[str, Any]:
+        sample = "".join(line.text for line in head if line.text is not None)
+        first = next((line.text for line in head if line.text is not None), "")
+        eol = "\r\n" if first.endswith("\r\n") else "\n"
+        try:
+            sniffed: Any = csv.Sniffer().sniff(sample, delimiters=self.delimiter or ",;\t|")
+            params = {
+                "delimiter": sniffed.delimiter,
+                "quotechar": sniffed.quotechar or '"',
+                "doublequote": sniffed.doublequote,
+                "skipinitialspace": sniffed.skipinitialspace,
+            }
+        except csv.Error:
+            params = {"delimiter": self.delimiter or ",", "quotechar": '"'}
+            params |= {"doublequote": True, "skipinitialspace": False}
+        return {**params, "quoting": csv.QUOTE_MINIMAL, "lineterminator": eol, "strict": True}
+
+    def choose(self, sample: Sequence[Record], scan: Scanner) -> Selection:
+        """The given columns (checked against the header), every column, or the detected ones."""
+        if self.columns == ("*",):
+            return Selection(None)
+        if self.columns:
+            missing = [c for c in self.columns if c not in self.header]
+            if missing:
+                raise DataError(
+                    f"{self.source}: no column {', '.join(repr(m) for m in missing)}; "
+                    f"columns: {', '.join(self.header) or 'none (empty file)'}"
+                )
+            return Selection(frozenset(self.columns))
+        return self._detect([r for r in sample if r.counted][: self.sample_rows], scan)
+
+    def _detect(self, rows: Sequence[Record], scan: Scanner) -> Selection:
+        by_header = [c for c in self.header if _header_words(c) & PII_HEADER_WORDS]
+        cells = [(label, text) for r in rows for label, text in zip(r.fields, r.texts, strict=True) if text.strip()]
+        found = scan([text for _, text in cells])
+        hits: Counter[str] = Counter(label for (label, _), spans in zip(cells, found, strict=True) if spans)
+        chosen = [c for c in self.header if c in hits or c in by_header]
+        notes = [
+            f"column {c!r}: " + ", ".join(
+                ([f"personal data found in {hits[c]} of {len(rows)} sampled rows"] if c in hits else [])
+                + (["its header names personal data"] if c in by_header else [])
+            )
+            for c in chosen
+        ]
+        if not chosen:
+            notes.append(f"no column looks personal in the header or the first {len(rows)} rows; pass --columns")
+        return Selection(frozenset(chosen), tuple(notes))
+
+    def render(self, record: Record, new: dict[int, str]) -> str:
+        """The row in the file's own dialect."""
+        row = list(record.payload)
+        for i, value in new.items():
+            row[i] = value
+        buf = io.StringIO()
+        csv.writer(buf, **self.dialect).writerow(row)
+        return buf.getvalue()
