@@ -232,6 +232,12 @@ def _group_codes(
             parts.append(str(uniques[index]))
         labels.append(dict(zip(names, reversed(parts), strict=True)))
     keys = tuple(GROUP_SEPARATOR.join(label[c] for c in names) for label in labels)
+    if len(set(keys)) < len(keys):
+        clash = next(k for k in keys if keys.count(k) > 1)
+        raise DataError(
+            f"two different groups both make the key {clash!r}: a sensitive value contains {GROUP_SEPARATOR!r}, "
+            "which joins the columns of intersectional groups; replace it in the values"
+        )
     return codes.astype(np.intp), keys, tuple(labels)
 
 
