@@ -2,7 +2,8 @@
 
 Rule (Presidio's ``LemmaContextAwareEnhancer`` defaults, on lower-cased words instead of
 lemmas so that it works without a lemmatizer): if one of the recognizer's context words starts
-one of the :data:`WORDS_BEFORE` words before the match or the :data:`WORDS_AFTER` words after it,
+one of the :data:`WORDS_BEFORE` words before the match (or :data:`WORDS_AFTER` after it; 0, as
+in Presidio: in lists such as "SSN …, phone …" a following word belongs to the next value),
 the score rises by :data:`CONTEXT_BOOST`, to at least :data:`MIN_SCORE_WITH_CONTEXT`, at most 1.0.
 Prefix matching lets "phone" match "phones" and "license" match "licensed"; context words
 shorter than four letters must match a whole word.
@@ -18,7 +19,7 @@ __all__ = ["CONTEXT_BOOST", "MIN_SCORE_WITH_CONTEXT", "WORDS_AFTER", "WORDS_BEFO
 CONTEXT_BOOST = 0.35
 MIN_SCORE_WITH_CONTEXT = 0.4
 WORDS_BEFORE = 5
-WORDS_AFTER = 2
+WORDS_AFTER = 0
 _WINDOW_CHARS = 80
 _WORD = re.compile(r"[^\W\d_]+")
 

@@ -7,14 +7,15 @@ ORGANIZATION, NORP → NRP, DATE/TIME → DATE_TIME (only calendar dates, with a
 year, a month name or a numeric separator: "yesterday", "42 years old" and "3 days" are
 dropped; so are log timestamps). spaCy gives no confidences, so each label has a fixed score
 (:data:`SCORES`). Obvious noise is dropped (see :func:`_plausible`): spans without letters,
-single characters, pronouns and function words, e-mail/URL fragments, field labels such as
-"SSN" or "IBAN", and PERSON spans without a capital letter or with digits (Presidio issues
+single characters, pronouns and function words, e-mail/URL fragments, ids mixing letters and
+digits, field labels such as "SSN" or "IBAN", and PERSON spans without a capital letter or with digits (Presidio issues
 #786, #1173, #1352).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,9 +52,11 @@ _JARGON = frozenset(
     "HIPAA CC EMAIL E-MAIL SMS OTP MFA TAX VAT PO")
 )
 _CALENDAR = re.compile(
-    r"\b(?:1[89]\d\d|20\d\d)\b|\d[/.\-]\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b",
+    r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b",
     re.IGNORECASE,
 )
+_ALNUM_ID = re.compile(r"(?=\S*[A-Za-z])(?=\S*\d)\S+")
+_TRAILING_NUMBER = re.compile(r"[\s,]+[\d\-/]+$")
 _STRIP = " \t\r\n.,;:!?\"'()[]{}<>-–—*_/\\|"
 
 
@@ -69,6 +72,7 @@ class SpacyNerRecognizer(Recognizer):
         self._nlp: Any = None
         self._loaded = False
         self._notes: tuple[str, ...] = ()
+        self._lock = threading.Lock()
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -120,9 +124,10 @@ class SpacyNerRecognizer(Recognizer):
         longest = max((len(texts[i]) for i in todo), default=0)
         if longest >= self._nlp.max_length:
             self._nlp.max_length = longest + 1
-        docs = self._nlp.pipe((texts[i] for i in todo), batch_size=self.config.batch_size)
-        for i, doc in zip(todo, docs, strict=True):
-            out[i] = [s for ent in doc.ents if (s := self._span(texts[i], ent)) is not None]
+        with self._lock:  # one pipeline, one caller at a time
+            docs = self._nlp.pipe((texts[i] for i in todo), batch_size=self.config.batch_size)
+            for i, doc in zip(todo, docs, strict=True):
+                out[i] = [s for ent in doc.ents if (s := self._span(texts[i], ent)) is not None]
         return out
 
     def _span(self, text: str, ent: Any) -> Span | None:
@@ -138,13 +143,19 @@ class SpacyNerRecognizer(Recognizer):
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop surrounding punctuation and a trailing possessive ``'s``."""
+    """Drop surrounding punctuation, a trailing possessive ``'s`` and trailing numbers ("Boston 02118")."""
     while start < end and text[start] in _STRIP:
         start += 1
     while end > start and text[end - 1] in _STRIP:
         end -= 1
     if text[start:end].endswith(("'s", "’s")):
         end -= 2
+    value = text[start:end]
+    cut = len(value)
+    while cut > 0 and (m := _TRAILING_NUMBER.search(value, 0, cut)) is not None:
+        cut = m.start()
+    if 0 < cut < len(value) and not _CALENDAR.search(value):
+        end = start + cut
     return start, end
 
 
@@ -156,7 +167,7 @@ def _plausible(entity: str, value: str) -> bool:
     digits = sum(c.isdigit() for c in value)
     if entity == "DATE_TIME":
         return digits > 0 and _CALENDAR.search(value) is not None
-    if value.upper() in _JARGON:
+    if value.upper() in _JARGON or _ALNUM_ID.search(value):
         return False
     if letters < 2 or digits * 2 >= len(value):
         return False

@@ -33,9 +33,11 @@ class DateRecognizer(PatternRecognizer):
 
     entity = "DATE_TIME"
     patterns = (
-        Pattern("iso date", rf"(?<![\w\-/.]){_YEAR}-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?![\w\-/])", 0.6),
+        Pattern("iso date", rf"(?<![\w\-/.]){_YEAR}-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?![\w\-/]|\.\d)", 0.6),
         Pattern("numeric date", r"(?<![\w\-/.])(?:0?[1-9]|[12]\d|3[01])([/.\-])(?:0?[1-9]|[12]\d|3[01])\1"
-                r"(?:1[89]\d\d|20\d\d|\d\d)(?![\w\-/.]|\.\d)", 0.55),
+                r"(?:1[89]\d\d|20\d\d)(?![\w\-/]|\.\d)", 0.55),
+        Pattern("numeric date, 2-digit year", r"(?<![\w\-/.])(?:0?[1-9]|[12]\d|3[01])([/\-])(?:0?[1-9]|[12]\d|3[01])\1"
+                r"\d\d(?![\w\-/]|\.\d)", 0.45),
         Pattern("month day year", rf"\b{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?\b", 0.6, re.IGNORECASE),
         Pattern("day month year", rf"\b{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?\b", 0.6, re.IGNORECASE),
         Pattern("month year", rf"\b{_MONTH}\s+{_YEAR}\b", 0.5, re.IGNORECASE),

@@ -3,8 +3,9 @@
 API keys: AWS access key ids, GitHub, Slack, OpenAI/Anthropic-style ``sk-``, Stripe, Google
 ``AIza``, Hugging Face ``hf_`` tokens and JWTs; their prefixes make them near-certain (0.9).
 Secrets: PEM private-key blocks (1.0) and the value after ``password``, ``secret``, ``token``,
-``api_key`` … followed by ``:``, ``=`` or "is": 0.5, or 0.85 when the value looks random
-(Shannon entropy ≥ 3 bits per character over ≥ 12 characters). Placeholders (``****``,
+``api_key`` (also prefixed: ``db_password``) followed by ``:`` or ``=``: 0.5; in prose ("the
+password is …", "reset the password to …") 0.3; either 0.85 when the value looks random
+(Shannon entropy ≥ 3 bits per character over ≥ 10 characters). Placeholders (``****``,
 ``<redacted>``, ``${VAR}``, ``changeme``) are not reported.
 """
 
@@ -44,6 +45,8 @@ class ApiKeyRecognizer(PatternRecognizer):
 
 _KEYWORD = (r"(?:password|passwd|passwort|pwd|pass|secret|client_secret|secret_key|token|access_token|auth_token"
             r"|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|credentials?)")
+_PREFIX = r"(?:[a-z0-9]+[_\-.])*"
+_VALUE = r"(?P<value>[^\s\"'`,;]{5,199}[^\s\"'`,;.!?)])"
 _PLACEHOLDER = re.compile(r"^(?:\*+|x+|\.+|<[^>]*>|\$\{?[A-Za-z_]+\}?|%\w+%|changeme|password|secret|none|null|"
                           r"redacted|\[redacted\]|your[_\-]?\w*|example\w*)$", re.IGNORECASE)
 
@@ -56,8 +59,10 @@ class SecretRecognizer(PatternRecognizer):
     patterns = (
         Pattern("pem private key",
                 r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]+?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----", 1.0),
-        Pattern("assigned credential", rf"(?i)\b{_KEYWORD}\b[\"']?\s*(?:[:=]|\bis\b|\bwas\b)\s*[\"']?"
-                r"(?P<value>[^\s\"'`,;]{5,199}[^\s\"'`,;.!?)])", 0.5),
+        Pattern("assigned credential",
+                rf"(?i)(?<![a-z0-9]){_PREFIX}{_KEYWORD}(?![a-z0-9])[\"']?\s*[:=]\s*[\"']?{_VALUE}", 0.5),
+        Pattern("credential in prose", rf"(?i)(?<![a-z0-9]){_PREFIX}{_KEYWORD}(?![a-z0-9])[\"']?\s+(?:is|was|to|of)\s+"
+                rf"[\"']?{_VALUE}", 0.3),
     )
     context = ()
     required = ("-----BEGIN", "ass", "ecret", "oken", "key", "Key", "KEY", "pwd", "PWD", "ASS", "ECRET", "OKEN",
@@ -71,7 +76,7 @@ class SecretRecognizer(PatternRecognizer):
         stripped = value.rstrip(".")
         if _PLACEHOLDER.match(stripped):
             return False
-        return True if len(stripped) >= 12 and shannon_entropy(stripped) >= 3.0 else None
+        return True if len(stripped) >= 10 and shannon_entropy(stripped) >= 3.0 else None
 
 
 def shannon_entropy(value: str) -> float:
