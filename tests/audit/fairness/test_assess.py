@@ -309,3 +309,21 @@ def test_when_repeating_a_known_experiment_then_the_parity_interval_covers_the_t
         assert estimate.ci_low is not None and estimate.ci_high is not None
         covered += estimate.ci_low <= truth <= estimate.ci_high
     assert covered / reps >= 0.88
+
+
+def test_when_sensitive_is_a_dataframe_or_named_series_then_its_column_names_label_the_groups() -> None:
+    frame = pd.DataFrame({"sex": ["F", "M", "F", "M"], "race": ["a", "a", "b", "b"], "hired": [1, 0, 1, 1]})
+    crossed = assess(frame["hired"], frame[["sex", "race"]], n_boot=0)
+    assert list(crossed.by_group) == ["F|a", "F|b", "M|a", "M|b"] and crossed.columns == ("sex", "race")
+    assert assess(frame["hired"], frame["sex"], n_boot=0).by_group["M"].labels == {"sex": "M"}
+
+
+def test_when_a_categorical_keeps_a_category_with_no_rows_then_the_empty_group_is_an_error() -> None:
+    filtered = pd.Series(pd.Categorical(["F", "M", "F", "M"], categories=["F", "M", "X"]), name="sex")
+    with pytest.raises(DataError, match="group 'X' has no rows .*sensitive column 'sex' declares it as a category"):
+        assess([1, 0, 1, 1], filtered, n_boot=0)
+
+
+def test_when_pandas_marks_a_value_missing_then_the_row_is_named() -> None:
+    with pytest.raises(DataError, match="y_pred has missing values .* at rows 1"):
+        assess(pd.array([1, pd.NA, 0, 1], dtype="Int64"), ["F", "M", "F", "M"], n_boot=0)

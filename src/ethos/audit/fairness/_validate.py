@@ -125,7 +125,7 @@ def _column(name: str, values: Any, n: int | None = None, ref: str = "y_pred") -
 
 
 def _is_missing(value: Any) -> bool:
-    if value is None:
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):  # pandas' missing markers
         return True
     if isinstance(value, float | np.floating):
         return math.isnan(float(value))
@@ -197,21 +197,47 @@ def _is_number(value: Any) -> bool:
     return True
 
 
+def _named_columns(sensitive: Any) -> tuple[dict[str, Any], bool]:
+    """``{column: values}`` from a mapping, a DataFrame, a named Series, or one plain sequence."""
+    if isinstance(sensitive, Mapping):
+        return {str(k): v for k, v in sensitive.items()}, True
+    columns = getattr(sensitive, "columns", None)
+    if columns is not None and getattr(sensitive, "ndim", 1) == 2:  # noqa: PLR2004 - a DataFrame
+        return {str(c): sensitive[c] for c in columns}, True
+    name = getattr(sensitive, "name", None)
+    if isinstance(name, str) and name:  # a named pandas Series
+        return {name: sensitive}, True
+    return {SINGLE_COLUMN: sensitive}, False
+
+
+def _categories(values: Any) -> list[str]:
+    """The declared categories of a pandas categorical (kept after filtering rows), else none."""
+    holder = values.cat if str(getattr(values, "dtype", "")) == "category" and hasattr(values, "cat") else values
+    categories = getattr(holder, "categories", None)
+    return [] if categories is None else [str(c) for c in categories]
+
+
 def _sensitive_columns(
     sensitive: Sequence[Any] | npt.ArrayLike | Mapping[str, Sequence[Any] | npt.ArrayLike], n: int
 ) -> dict[str, npt.NDArray[np.str_]]:
-    raw = dict(sensitive) if isinstance(sensitive, Mapping) else {SINGLE_COLUMN: sensitive}
+    raw, named = _named_columns(sensitive)
     if not raw:
         raise DataError("sensitive has no columns; give one sequence or a mapping {column: sequence}")
     out: dict[str, npt.NDArray[np.str_]] = {}
     for column, values in raw.items():
-        name = f"sensitive column {column!r}" if isinstance(sensitive, Mapping) else "sensitive"
+        name = f"sensitive column {column!r}" if named else "sensitive"
         arr = _column(name, values, n)
         text = np.asarray([str(_plain(v)) for v in arr.tolist()], dtype=np.str_)
         distinct = np.unique(text)
+        unused = [c for c in _categories(values) if c not in set(distinct.tolist())]
+        if unused:
+            raise DataError(
+                MSG_EMPTY_GROUP.format(group=unused[0])
+                + f" ({name} declares it as a category; drop unused categories or add rows for it)"
+            )
         if len(distinct) < 2:  # noqa: PLR2004 - a comparison needs two groups
             raise DataError(MSG_ONE_GROUP.format(name=name, value=str(distinct[0])))
-        out[str(column)] = text
+        out[column] = text
     return out
 
 
