@@ -18,7 +18,7 @@ from ethos.pii.files._csv import PII_HEADER_WORDS, CsvFormat
 from ethos.pii.files._formats import BadRecord, FileFormat, JsonlFormat, Record, Selection, TextFormat
 from ethos.pii.files._jobs import Executor, Outcome, RedactJob, RestoreJob, ScanJob
 from ethos.pii.files._lines import Line, LineSource
-from ethos.pii.files._pipeline import Chunk, FileOptions, make_format, read_chunks
+from ethos.pii.files._pipeline import Chunk, FileOptions, Progress, make_format, read_chunks
 from ethos.pii.files._process import process_file
 from ethos.pii.files._summary import FileSummary, Finding, mask_for_display
 
@@ -36,6 +36,7 @@ __all__ = [
     "Line",
     "LineSource",
     "Outcome",
+    "Progress",
     "Record",
     "RedactJob",
     "RestoreJob",
