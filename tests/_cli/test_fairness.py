@@ -183,3 +183,16 @@ def test_when_the_file_is_missing_or_empty_then_one_line_says_so(tmp_path: Path)
     empty.write_text("", encoding="utf-8")
     result = run_cli("fairness", "assess", str(empty), "--y-pred", "a", "--sensitive", "b")
     assert result.exit_code == 2 and "the file is empty" in result.stderr
+
+
+def test_when_truth_is_true_false_and_decisions_are_words_then_each_column_gets_its_positive(tmp_path: Path) -> None:
+    rows = [{"g": g, "decision": d, "truth": t} for g, d, t in
+            [("A", "yes", "True"), ("A", "no", "True"), ("A", "yes", "False"), ("B", "no", "True"),
+             ("B", "yes", "True"), ("B", "no", "False")]]  # fmt: skip
+    path = _write(tmp_path / "mixed.csv", rows)
+    result = _assess(path, "--y-pred", "decision", "--y-true", "truth", "--sensitive", "g", "--positive-label", "yes",
+                     "--json", "--no-record")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    a, b = json.loads(result.stdout)["by_group"]["A"], json.loads(result.stdout)["by_group"]["B"]
+    assert (a["tp"], a["fn"], a["fp"], a["tn"]) == (1, 1, 1, 0)
+    assert (b["tp"], b["fn"], b["fp"], b["tn"]) == (1, 1, 0, 1)
