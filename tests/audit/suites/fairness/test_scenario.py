@@ -234,3 +234,10 @@ def test_when_every_builtin_template_is_parsed_then_it_only_uses_known_placehold
         for template in scenario.templates:
             fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
             assert "qualification" in fields
+
+
+def test_when_the_docs_example_file_is_read_then_it_is_valid(tmp_path: Path) -> None:
+    docs = Path(__file__).resolve().parents[4] / "docs" / "fairness.md"
+    block = docs.read_text(encoding="utf-8").split("A complete file:\n\n```toml\n")[1].split("```")[0]
+    parsed = read_scenario_file(_write(tmp_path, block))
+    assert [s.name for s in parsed.scenario] == ["scholarship"] and parsed.attribute[0].name == "surname"
