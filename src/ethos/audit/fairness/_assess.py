@@ -90,6 +90,17 @@ def assess(  # noqa: PLR0913 - the data, then keyword-only settings
     frame = _metric_frame(data)
     by_group, overall = _group_metrics(data, frame, counts, defined, boot)
     heads = {name: _estimate(name, frame, by_group, boot) for name in names}
+    settings = {"seed": seed, "n_boot": n_boot, "confidence": confidence, "positive_label": positive_label}
+    return _report(data, by_group, overall, heads, settings)
+
+
+def _report(
+    data: Prepared,
+    by_group: dict[str, GroupMetrics],
+    overall: GroupMetrics,
+    heads: Mapping[str, Estimate],
+    settings: Mapping[str, Any],
+) -> FairnessReport:
     ratio = heads["demographic_parity_ratio"].value
     return FairnessReport(
         by_group=by_group,
@@ -102,11 +113,8 @@ def assess(  # noqa: PLR0913 - the data, then keyword-only settings
         mean_score_gap=heads.get("mean_score_gap"),
         columns=data.columns,
         n=data.n,
-        seed=seed,
-        n_boot=n_boot,
-        confidence=confidence,
-        positive_label=positive_label,
-        ci_method=f"{METHOD}, {n_boot} resamples, seed {seed}",
+        ci_method=f"{METHOD}, {settings['n_boot']} resamples, seed {settings['seed']}",
+        **settings,
     )
 
 
