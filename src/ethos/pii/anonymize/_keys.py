@@ -74,7 +74,7 @@ class PiiKey:
             raise ConfigError(f"{origin} does not hold an Ethos PII key (expected a line starting {_PREFIX!r})")
         body = text[len(_PREFIX) :]
         try:
-            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            raw = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
         except (binascii.Error, ValueError):
             raise ConfigError(f"{origin}: the key is not valid base64url; {HOW_TO_GET_A_KEY}") from None
         if len(raw) != _KEY_BYTES:
