@@ -113,7 +113,7 @@ def _report(
         mean_score_gap=heads.get("mean_score_gap"),
         columns=data.columns,
         n=data.n,
-        ci_method=f"{METHOD}, {settings['n_boot']} resamples, seed {settings['seed']}",
+        ci_method=METHOD if settings["n_boot"] else "none (n_boot=0)",
         **settings,
     )
 
