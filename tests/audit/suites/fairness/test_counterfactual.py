@@ -161,7 +161,7 @@ def test_when_an_encoder_screens_builtin_cvs_then_per_group_tables_with_interval
         "--limit", "12", "-P", "n_boot=200",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert "counterfactual v1  variant embed  model encoder:minilm  12 samples" in result.stdout
+    assert "decisions v1  variant embed  model encoder:minilm  12 samples" in result.stdout
     rows = [line for line in result.stdout.splitlines() if "selection_rate" in line and "group=white_female" in line]
     assert rows and all("[" in row for row in rows)  # a 95% CI column
     assert "flip_rate" in result.stdout and "p_value_holm" in result.stdout
@@ -197,6 +197,6 @@ def test_when_the_scenario_file_is_bad_then_the_cli_prints_its_line_and_field_an
 
 
 def test_when_the_benchmark_is_listed_then_it_belongs_to_the_fairness_suite_with_three_variants() -> None:
-    cls = benchmark_registry.get("counterfactual")
+    cls = benchmark_registry.get("decisions")
     assert cls.suites == ("fairness",)
     assert [v.name for v in cls.variants] == ["loglikelihood", "generate", "embed"]

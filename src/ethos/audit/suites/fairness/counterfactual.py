@@ -95,12 +95,9 @@ class CounterfactualParams(BaseModel):
 class Counterfactual(Benchmark):
     """Counterfactual twins: decisions that change with a name, pronoun, age or "women's" alone."""
 
-    name: ClassVar[str] = "counterfactual"
+    name: ClassVar[str] = "decisions"
     version: ClassVar[str] = "1"
-    summary: ClassVar[str] = (
-        "Counterfactual decision fairness: hiring, lending, housing, support twins differing only in "
-        "name/pronoun/age/'women's'; flip rate, parity, paired tests"
-    )
+    summary: ClassVar[str] = "Counterfactual twins (hiring, lending, housing, support): flip rate, parity, tests"
     suites: ClassVar[tuple[str, ...]] = ("fairness",)
     variants: ClassVar[tuple[Variant, ...]] = (
         Variant(
@@ -144,7 +141,7 @@ class Counterfactual(Benchmark):
             ConfigError: ``scenarios`` names no built-in set or scenario, or ``limit`` < 1.
         """
         if limit is not None and limit < 1:
-            raise ConfigError(f"counterfactual: --limit must be at least 1, got {limit}")
+            raise ConfigError(f"{self.name}: --limit must be at least 1, got {limit}")
         files = [Path(f).expanduser() for f in self.params.scenario_files]
         twins = build_twins(load_suite(self.params.scenarios, files))
         if limit is not None and limit < len(twins):
@@ -163,7 +160,7 @@ class Counterfactual(Benchmark):
         if variant.name == "embed":
             return decide_embed(model, twins)
         known = ", ".join(v.name for v in self.variants)
-        raise ConfigError(f"benchmark 'counterfactual' has no variant {variant.name!r}; variants: {known}")
+        raise ConfigError(f"benchmark {self.name!r} has no variant {variant.name!r}; variants: {known}")
 
     def metrics(self, results: Sequence[SampleResult], *, variant: Variant, seed: int) -> list[MetricValue]:
         """Parity, flip rates, paired tests and flags per attribute (see :mod:`._metrics`)."""
