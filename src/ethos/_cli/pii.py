@@ -224,6 +224,8 @@ def keygen_cmd(
 
 def _output_for(source: str, output: str | None, *, in_place: bool, as_json: bool) -> str | None:
     if in_place:
+        if output is not None:
+            raise ConfigError("give either --in-place or -o OUT, not both")
         return None
     if output is None:
         if source != "-":

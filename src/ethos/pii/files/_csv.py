@@ -118,7 +118,7 @@ class CsvFormat(FileFormat):
             params = {
                 "delimiter": sniffed.delimiter,
                 "quotechar": sniffed.quotechar or '"',
-                "doublequote": sniffed.doublequote,
+                "doublequote": True,  # the sniffer says False whenever the sample has no "" in it
                 "skipinitialspace": sniffed.skipinitialspace,
             }
         except csv.Error:
@@ -158,10 +158,55 @@ class CsvFormat(FileFormat):
         return Selection(frozenset(chosen), tuple(notes))
 
     def render(self, record: Record, new: dict[int, str]) -> str:
-        """The row in the file's own dialect."""
-        row = list(record.payload)
-        for i, value in new.items():
-            row[i] = value
-        buf = io.StringIO()
-        csv.writer(buf, **self.dialect).writerow(row)
-        return buf.getvalue()
+        """The row with only the changed cells rewritten; the others keep their exact bytes and quoting."""
+        cells = _cell_bounds(record.raw, self.dialect["delimiter"], self.dialect["quotechar"])
+        if cells is None or len(cells) != len(record.payload):
+            row = list(record.payload)
+            for i, value in new.items():
+                row[i] = value
+            buf = io.StringIO()
+            csv.writer(buf, **self.dialect).writerow(row)
+            return buf.getvalue()
+        out = record.raw
+        for i in sorted(new, reverse=True):
+            start, end, quoted = cells[i]
+            out = out[:start] + self._encode(new[i], quoted) + out[end:]
+        return out
+
+    def _encode(self, value: str, quoted: bool) -> str:
+        q, d = str(self.dialect["quotechar"]), str(self.dialect["delimiter"])
+        if quoted or any(c in value for c in (q, d, "\r", "\n")) or value == "":
+            return q + value.replace(q, q + q) + q
+        return value
+
+
+def _cell_bounds(raw: str, delimiter: str, quote: str) -> list[tuple[int, int, bool]] | None:
+    """(start, end, quoted) of each cell of one raw CSV row (``None`` if it does not look standard)."""
+    body = raw.removesuffix("\n").removesuffix("\r")
+    cells: list[tuple[int, int, bool]] = []
+    i = 0
+    while True:
+        start = i
+        if i < len(body) and body[i] == quote:
+            i += 1
+            while True:
+                j = body.find(quote, i)
+                if j < 0:
+                    return None
+                if j + 1 < len(body) and body[j + 1] == quote:
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            cells.append((start, i, True))
+        else:
+            j = body.find(delimiter, i)
+            i = len(body) if j < 0 else j
+            if quote in body[start:i]:
+                return None
+            cells.append((start, i, False))
+        if i == len(body):
+            return cells
+        if body[i] != delimiter:
+            return None
+        i += 1

@@ -77,5 +77,5 @@ class LineSource:
                 yield Line(number, raw.decode(self.encoding))
             except UnicodeDecodeError as exc:
                 where = offset + exc.start
-                why = f"not valid {self.encoding} (byte offset {where}); convert the file or pass --encoding"
+                why = f"not valid {self.encoding} (byte offset {where}; is --encoding right?)"
                 yield Line(number, None, why)
