@@ -36,6 +36,7 @@ def test_when_ner_finds_a_person_then_the_explanation_names_the_pipeline(analyze
 
 NOISE = [
     ("field label", "My SSN is 536-22-8726 and IBAN DE89370400440532013000.", "ORGANIZATION"),
+    ("currency code", "Invoice 75519610 for 22,570.01 EUR is due next week.", "ORGANIZATION"),
     ("age is not a date", "He is 42 years old.", "DATE_TIME"),
     ("bare count", "Connection rejected after 2012 attempts.", "DATE_TIME"),
     ("log timestamp", "[2024-03-05 23:39:40] INFO worker started", "DATE_TIME"),

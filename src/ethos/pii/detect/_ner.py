@@ -45,11 +45,13 @@ _STOP = frozenset(
     "who whom what which the a an and or but if of to in on at by for with from hi hello hey dear thanks thank "
     "regards yes no ok okay mr mrs ms dr sir madam")
 )
-# Field labels that NER often tags as organisations; they name a kind of data, not an entity.
+# Field labels, abbreviations and currency codes that NER often tags as organisations: not entities.
 _JARGON = frozenset(
     str.split(
     "SSN IBAN DOB ID DL PIN IP URL BTC ETH CVV CVC ZIP API DMV SWIFT BIC VIN MRN TIN EIN ITIN PII PHI GDPR "
-    "HIPAA CC EMAIL E-MAIL SMS OTP MFA TAX VAT PO")
+    "HIPAA CC EMAIL E-MAIL SMS OTP MFA TAX VAT PO CI CD QA HR IT PR UI UX FAQ CEO CTO CFO KPI ETA FYI ASAP "
+    # ISO 4217 codes of the most traded currencies: amounts, not organisations
+    "USD EUR GBP JPY CHF CAD AUD NZD CNY HKD SGD INR SEK NOK DKK PLN BRL MXN ZAR KRW TRY RUB")
 )
 _CALENDAR = re.compile(
     r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b",
