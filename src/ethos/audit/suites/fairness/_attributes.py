@@ -112,7 +112,8 @@ class AttributeSet(BaseModel):
 # A Field Experiment on Labor Market Discrimination. American Economic Review 94(4), 991-1013,
 # Table 8 ("Callback rate by first name"): the nine first names per race x sex cell used on the
 # résumés, chosen by the authors as the most distinctively White / African-American names in
-# Massachusetts birth certificates of 1974-1979.
+# Massachusetts birth certificates of 1974-1979. Checked name by name against Table 8 (callback
+# rate by first name) as reproduced with its callback rates.
 _BM_WHITE_FEMALE = ["Emily", "Anne", "Jill", "Allison", "Laurie", "Sarah", "Meredith", "Carrie", "Kristen"]
 _BM_BLACK_FEMALE = ["Aisha", "Keisha", "Tamika", "Lakisha", "Tanisha", "Latoya", "Kenya", "Latonya", "Ebony"]
 _BM_WHITE_MALE = ["Todd", "Neil", "Geoffrey", "Brett", "Brendan", "Greg", "Matthew", "Jay", "Brad"]
