@@ -92,13 +92,38 @@ def test_when_a_csv_has_its_own_dialect_then_it_is_kept(tmp_path: Path) -> None:
 
 def test_when_csv_columns_are_not_given_then_pii_columns_are_detected(tmp_path: Path) -> None:
     src = tmp_path / "people.csv"
-    src.write_text("id,customer_name,reach,code\r\n1,Ann,a@example.org,X1\r\n2,Bob,+44 20 7946 0958,X2\r\n")
+    src.write_text("id,customer_name,reach,notes,code\r\n1,Ann,a@example.org,,X1\r\n2,Bob,+44 20 7946 0958,x,X2\r\n")
     out, summary = redact(src)
-    assert out.splitlines()[1:] == ["1,Ann,<EMAIL_ADDRESS_1>,X1", "2,Bob,<PHONE_NUMBER_1>,X2"]
+    # customer_name: no pattern finds bare names, but the header says every cell is a PERSON
+    assert out.splitlines()[1:] == ["1,<PERSON_1>,<EMAIL_ADDRESS_1>,,X1", "2,<PERSON_1>,<PHONE_NUMBER_1>,x,X2"]
     notes = " ".join(summary["notes"])  # type: ignore[arg-type]
     assert "'customer_name': its header names personal data" in notes
+    assert "'customer_name': every cell is replaced whole as PERSON" in notes
     assert "'reach': personal data found in 2 of 2 sampled rows" in notes
+    assert "'notes': its header names personal data" in notes  # free text: scanned, not replaced whole
     assert "'code'" not in notes and "'id'" not in notes
+    assert summary["fields"] == {
+        "customer_name": {"PERSON": 2},
+        "reach": {"EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1},
+    }
+
+
+@pytest.mark.parametrize(
+    ("header", "entity"),
+    [
+        ("E-Mail", "EMAIL_ADDRESS"),
+        ("last_name", "PERSON"),
+        ("DateOfBirth", "DATE_TIME"),
+        ("Phone Number", "PHONE_NUMBER"),
+    ],
+)
+def test_when_a_chosen_column_header_names_an_entity_then_whole_cells_are_replaced(
+    tmp_path: Path, header: str, entity: str
+) -> None:
+    src = tmp_path / "t.csv"
+    src.write_text(f"id,{header}\n1, some value \n2,\n")
+    out, _ = redact(src, columns=(header,))
+    assert out.splitlines()[1:] == [f"1, <{entity}_1> ", "2,"]
 
 
 def test_when_a_csv_column_does_not_exist_then_the_error_lists_the_columns(tmp_path: Path) -> None:

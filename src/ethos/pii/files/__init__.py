@@ -14,17 +14,19 @@ written in input order to a temp file that replaces the output only at the end.
 
 from __future__ import annotations
 
-from ethos.pii.files._csv import PII_HEADER_WORDS, CsvFormat
+from ethos.pii.files._csv import HEADER_ENTITIES, PII_HEADER_WORDS, CsvFormat
 from ethos.pii.files._formats import BadRecord, FileFormat, JsonlFormat, Record, Selection, TextFormat
-from ethos.pii.files._jobs import Executor, Outcome, RedactJob, RestoreJob, ScanJob
+from ethos.pii.files._jobs import Batch, Executor, Outcome, RedactJob, RestoreJob, ScanJob
 from ethos.pii.files._lines import Line, LineSource
 from ethos.pii.files._pipeline import Chunk, FileOptions, Progress, make_format, read_chunks
 from ethos.pii.files._process import process_file
 from ethos.pii.files._summary import FileSummary, Finding, mask_for_display
 
 __all__ = [
+    "HEADER_ENTITIES",
     "PII_HEADER_WORDS",
     "BadRecord",
+    "Batch",
     "Chunk",
     "CsvFormat",
     "Executor",

@@ -14,7 +14,7 @@ from ethos.errors import DataError
 from ethos.pii.files._formats import BadRecord, FileFormat, Record, Scanner, Selection
 from ethos.pii.files._lines import Line
 
-__all__ = ["PII_HEADER_WORDS", "CsvFormat"]
+__all__ = ["HEADER_ENTITIES", "PII_HEADER_WORDS", "CsvFormat"]
 
 PII_HEADER_WORDS = frozenset(
     [
@@ -27,6 +27,23 @@ PII_HEADER_WORDS = frozenset(
     ]
 )
 """Header words that mark a column as personal data (or free text likely to hold it)."""
+
+_HEADERS_BY_ENTITY = {
+    "PERSON": ("name", "fullname", "firstname", "lastname", "surname", "forename", "givenname", "familyname",
+               "middlename", "customername", "patientname", "contactname", "employeename"),
+    "EMAIL_ADDRESS": ("email", "emailaddress", "mail"),
+    "PHONE_NUMBER": ("phone", "phonenumber", "mobile", "telephone", "tel", "cell"),
+    "STREET_ADDRESS": ("address", "streetaddress", "street"),
+    "LOCATION": ("city", "town"),
+    "ZIP_CODE": ("zip", "zipcode", "postcode", "postalcode"),
+    "US_SSN": ("ssn", "socialsecuritynumber"),
+    "IBAN_CODE": ("iban",),
+    "DATE_TIME": ("dob", "dateofbirth", "birthdate", "birthday"),
+    "US_PASSPORT": ("passport", "passportnumber"),
+    "IP_ADDRESS": ("ip", "ipaddress"),
+}  # fmt: skip
+HEADER_ENTITIES: dict[str, str] = {h: entity for entity, headers in _HEADERS_BY_ENTITY.items() for h in headers}
+"""Headers (lower-cased, only letters and digits kept) whose every cell is one entity of that type."""
 
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
@@ -127,9 +144,13 @@ class CsvFormat(FileFormat):
         return {**params, "quoting": csv.QUOTE_MINIMAL, "lineterminator": eol, "strict": True}
 
     def choose(self, sample: Sequence[Record], scan: Scanner) -> Selection:
-        """The given columns (checked against the header), every column, or the detected ones."""
+        """The given columns (checked against the header), every column, or the detected ones.
+
+        A chosen column whose header is in :data:`HEADER_ENTITIES` (``email``, ``last_name`` ...)
+        has each cell replaced whole as that entity: NER misses bare names without context.
+        """
         if self.columns == ("*",):
-            return Selection(None)
+            return self._whole(Selection(None))
         if self.columns:
             missing = [c for c in self.columns if c not in self.header]
             if missing:
@@ -137,8 +158,18 @@ class CsvFormat(FileFormat):
                     f"{self.source}: no column {', '.join(repr(m) for m in missing)}; "
                     f"columns: {', '.join(self.header) or 'none (empty file)'}"
                 )
-            return Selection(frozenset(self.columns))
-        return self._detect([r for r in sample if r.counted][: self.sample_rows], scan)
+            return self._whole(Selection(frozenset(self.columns)))
+        return self._whole(self._detect([r for r in sample if r.counted][: self.sample_rows], scan))
+
+    def _whole(self, selection: Selection) -> Selection:
+        whole = {
+            c: HEADER_ENTITIES[key]
+            for c in self.header
+            if (key := re.sub(r"[^a-z0-9]", "", c.lower())) in HEADER_ENTITIES
+            and (selection.fields is None or c in selection.fields)
+        }
+        notes = [f"column {c!r}: every cell is replaced whole as {e} (its header)" for c, e in whole.items()]
+        return Selection(selection.fields, selection.notes + tuple(notes), whole)
 
     def _detect(self, rows: Sequence[Record], scan: Scanner) -> Selection:
         by_header = [c for c in self.header if _header_words(c) & PII_HEADER_WORDS]

@@ -53,10 +53,15 @@ class BadRecord:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Which field labels are worked on (``None``: all) and why, in words."""
+    """Which field labels are worked on (``None``: all), why in words, and whole-value fields.
+
+    ``whole`` maps a field label to an entity type when every value of that field *is* one
+    such entity (a CSV column headed ``email``): its values are replaced whole, without scanning.
+    """
 
     fields: frozenset[str] | None
     notes: tuple[str, ...] = ()
+    whole: dict[str, str] = field(default_factory=dict)
 
 
 def split_eol(text: str) -> tuple[str, str]:

@@ -17,9 +17,17 @@ from typing import Any, Protocol
 from ethos.errors import ConfigError, DataError, EthosError
 from ethos.pii.anonymize import Anonymizer, OperatorConfig, PiiKey, TokenCipher
 from ethos.pii.detect import Analyzer, AnalyzerConfig
-from ethos.types import Span
+from ethos.types import Explanation, Span
 
-__all__ = ["Executor", "Outcome", "RedactJob", "RestoreJob", "ScanJob", "Worker"]
+__all__ = ["Batch", "Executor", "Outcome", "RedactJob", "RestoreJob", "ScanJob", "Worker"]
+
+
+@dataclass(slots=True)
+class Batch:
+    """The slot texts of a chunk's records, and for each slot the entity it wholly is (or ``None``: scan it)."""
+
+    texts: list[list[str]]
+    whole: list[list[str | None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +49,8 @@ class Worker(Protocol):
         """Findings per text."""
         ...
 
-    def run(self, records: list[list[str]]) -> list[Outcome]:
-        """The outcome for each record (a list of slot texts)."""
+    def run(self, batch: Batch) -> list[Outcome]:
+        """The outcome for each record of the batch."""
         ...
 
 
@@ -56,13 +64,14 @@ class _AnalyzerWorker:
     def scan(self, texts: list[str]) -> list[list[Span]]:
         return self.analyzer.scan(texts)
 
-    def run(self, records: list[list[str]]) -> list[Outcome]:
-        flat = self.scan([t for rec in records for t in rec])
-        out, i = [], 0
-        for rec in records:
-            out.append(Outcome(None, flat[i : i + len(rec)]))
-            i += len(rec)
-        return out
+    def run(self, batch: Batch) -> list[Outcome]:
+        whole = batch.whole or [[None] * len(rec) for rec in batch.texts]
+        pairs = list(zip(batch.texts, whole, strict=True))
+        found = iter(self.scan([t for rec, ws in pairs for t, w in zip(rec, ws, strict=True) if w is None]))
+        return [
+            Outcome(None, [next(found) if w is None else _whole(t, w) for t, w in zip(rec, ws, strict=True)])
+            for rec, ws in pairs
+        ]
 
 
 class _RedactWorker(_AnalyzerWorker):
@@ -70,10 +79,10 @@ class _RedactWorker(_AnalyzerWorker):
         self.engine = Anonymizer(job.operators, key=job.key)  # validate operators before loading models
         super().__init__(job.analyzer)
 
-    def run(self, records: list[list[str]]) -> list[Outcome]:
-        found = super().run(records)
+    def run(self, batch: Batch) -> list[Outcome]:
+        found = super().run(batch)
         out = []
-        for rec, outcome in zip(records, found, strict=True):
+        for rec, outcome in zip(batch.texts, found, strict=True):
             if any(outcome.spans):
                 new = [r.text for r in self.engine.rewrite_record(rec, outcome.spans)]
                 out.append(Outcome(new, outcome.spans))
@@ -92,12 +101,21 @@ class _RestoreWorker:
     def scan(self, texts: list[str]) -> list[list[Span]]:
         return [[] for _ in texts]
 
-    def run(self, records: list[list[str]]) -> list[Outcome]:
+    def run(self, batch: Batch) -> list[Outcome]:
         out = []
-        for rec in records:
+        for rec in batch.texts:
             new = [self.cipher.restore(t) for t in rec]
             out.append(Outcome(new if new != rec else None, [[] for _ in rec]))
         return out
+
+
+_HEADER = Explanation(recognizer="column_header", note="the column's header names this entity type")
+
+
+def _whole(text: str, entity: str) -> list[Span]:
+    """The whole value (without surrounding spaces) as one span, or none when it is blank."""
+    start, end = len(text) - len(text.lstrip()), len(text.rstrip())
+    return [Span(start, end, entity, 1.0, _HEADER)] if end > start else []
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ethos.pii.files._formats import FileFormat, Record, Selection
-from ethos.pii.files._jobs import Executor, Job, Outcome
+from ethos.pii.files._jobs import Batch, Executor, Job, Outcome
 from ethos.pii.files._pipeline import (
     Chunk,
     FileOptions,
@@ -105,8 +105,11 @@ def _stream(
     pending: deque[_Pending] = deque()
     for chunk in itertools.chain([first], chunks):
         active = [_active(r, selection) for r in chunk.records]
-        payload = [[r.texts[i] for i in a] for r, a in zip(chunk.records, active, strict=True) if r.counted]
-        pending.append((chunk, active, executor.submit("run", payload)))
+        counted = [(r, a) for r, a in zip(chunk.records, active, strict=True) if r.counted]
+        batch = Batch([[r.texts[i] for i in a] for r, a in counted])
+        if selection.whole:
+            batch.whole = [[selection.whole.get(r.fields[i]) for i in a] for r, a in counted]
+        pending.append((chunk, active, executor.submit("run", batch)))
         if len(pending) >= window:
             _finish(pending.popleft(), fmt, out, summary, progress, size)
     while pending:
