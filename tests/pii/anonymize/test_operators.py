@@ -221,3 +221,15 @@ def test_when_a_fresh_key_is_generated_then_it_differs_and_its_repr_hides_it() -
     a, b = generate_key(), generate_key()
     assert a != b
     assert a.secret.hex() not in repr(a) and a.fingerprint in repr(a)
+
+
+def test_when_names_are_taken_from_ethos_pii_then_the_anonymize_package_stays_a_package() -> None:
+    import importlib
+    import types
+
+    import ethos.pii
+
+    assert ethos.pii.Anonymizer is Anonymizer  # lazily re-exported
+    package = importlib.import_module("ethos.pii.anonymize")
+    assert isinstance(ethos.pii.anonymize, types.ModuleType) and ethos.pii.anonymize is package
+    assert package.anonymize is anonymize

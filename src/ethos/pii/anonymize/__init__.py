@@ -24,7 +24,8 @@ encrypt    ``⟦ENC:PERSON:…⟧`` AES-256-GCM token; :func:`restore` opens it 
 from __future__ import annotations
 
 from ethos.pii.anonymize._encrypt import TOKEN_PATTERN, TokenCipher, restore
-from ethos.pii.anonymize._engine import AnonymizedText, Anonymizer, Replacement, anonymize, merge_overlaps
+from ethos.pii.anonymize._engine import AnonymizedText, Anonymizer, Replacement, merge_overlaps
+from ethos.pii.anonymize._engine import anonymize as anonymize  # public, but kept out of __all__: see below
 from ethos.pii.anonymize._keys import (
     KEY_ENV,
     KEY_FILE_ENV,
@@ -45,6 +46,9 @@ from ethos.pii.anonymize._operator import (
     operator_registry,
 )
 
+# ``anonymize`` is not listed: ``ethos.pii`` lazily re-exports the names listed here, and a function
+# called ``ethos.pii.anonymize`` would shadow this package. Use ``ethos.anonymize`` or
+# ``from ethos.pii.anonymize import anonymize``.
 __all__ = [
     "DEFAULT_OPERATOR",
     "KEY_ENV",
@@ -59,7 +63,6 @@ __all__ = [
     "PiiKey",
     "Replacement",
     "TokenCipher",
-    "anonymize",
     "generate_key",
     "merge_overlaps",
     "normalise",
