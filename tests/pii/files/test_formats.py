@@ -218,3 +218,12 @@ def test_when_options_do_not_fit_the_format_then_they_are_refused(
 )
 def test_when_a_value_is_shown_then_only_its_shape_is(value: str, shown: str) -> None:
     assert mask_for_display(value) == shown
+
+
+def test_when_json_keys_are_data_then_the_per_field_counts_stay_bounded(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"by_user": {f"u{i}": "x@example.org"}}) + "\n" for i in range(1_200)))
+    _, summary = redact(src)
+    fields = summary["fields"]
+    assert len(fields) == 1_001  # type: ignore[arg-type]
+    assert fields["(other fields)"] == {"EMAIL_ADDRESS": 200}  # type: ignore[index]

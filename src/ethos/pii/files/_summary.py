@@ -11,6 +11,8 @@ from ethos.types import Span
 __all__ = ["FileSummary", "Finding", "mask_for_display"]
 
 _MAX_BAD = 100
+_MAX_FIELDS = 1000  # JSON keys can be data (user ids as keys): the per-field table must not grow with the file
+OTHER_FIELDS = "(other fields)"
 
 
 def mask_for_display(value: str) -> str:
@@ -69,7 +71,8 @@ class FileSummary:
         records_changed: Records with at least one replacement.
         records_skipped: Bad records skipped (``skip_bad``); ``bad_records`` says where and why.
         entities: Findings per entity type.
-        fields: Findings per field (JSON path, column, ``text``), then per entity type.
+        fields: Findings per field (JSON path, column, ``text``), then per entity type; beyond 1,000
+            distinct fields, the rest are counted under ``(other fields)``.
         notes: Remarks: columns chosen and why, detection limits.
         examples: Up to ``max_examples`` findings, masked.
         seconds: Wall time.
@@ -103,6 +106,8 @@ class FileSummary:
         for label, text, found in zip(labels, texts, spans, strict=True):
             for span in found:
                 self.entities[span.entity] += 1
+                if label not in self.fields and len(self.fields) >= _MAX_FIELDS:
+                    label = OTHER_FIELDS
                 self.fields.setdefault(label, Counter())[span.entity] += 1
                 if len(self.examples) < self.max_examples:
                     masked = mask_for_display(text[span.start : span.end])
