@@ -39,9 +39,10 @@ def print_summary(summary: FileSummary, console: Console, *, title: str) -> None
     if summary.examples and summary.max_examples <= 5:
         rows = [(f.line, f.field, f.entity, f.masked) for f in summary.examples]
         _table(console, "examples (values masked)", ["line", "field", "entity", "value"], rows)
+    changed = f"{summary.records_changed} changed, " if summary.output is not None else ""
     line = (
-        f"{summary.records_read} records read, {summary.records_changed} changed, "
-        f"{summary.records_skipped} skipped in {summary.seconds:.2f} s ({summary.records_per_second:,.0f} records/s)"
+        f"{summary.records_read} records read, {changed}{summary.records_skipped} skipped "
+        f"in {summary.seconds:.2f} s ({summary.records_per_second:,.0f} records/s)"
     )
     console.print(line, markup=False, highlight=False)
     for bad_line, reason in summary.bad_records[:10]:
