@@ -233,3 +233,15 @@ def test_when_names_are_taken_from_ethos_pii_then_the_anonymize_package_stays_a_
     package = importlib.import_module("ethos.pii.anonymize")
     assert isinstance(ethos.pii.anonymize, types.ModuleType) and ethos.pii.anonymize is package
     assert package.anonymize is anonymize
+
+
+def test_when_threads_share_one_anonymizer_then_surrogates_stay_stable() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = Anonymizer({"DEFAULT": "surrogate"}, key=KEY_A)
+    names = [f"Person Number{i}" for i in range(40)]
+    expected = [engine.rewrite(n, [Span(0, len(n), "PERSON", 1.0)]).text for n in names]
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(5):
+            got = list(pool.map(lambda n: engine.rewrite(n, [Span(0, len(n), "PERSON", 1.0)]).text, names))
+            assert got == expected

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -115,8 +116,10 @@ class Surrogate(Operator):
 
             raise ConfigError(f"operator 'surrogate': unknown Faker locale {self.params.locale!r}") from None
         self._digester = _Digester(self.key)
+        self._lock = threading.Lock()  # Faker is seeded, then drawn from: one value at a time
 
     def replace(self, value: str, entity: str, doc: Document) -> str:
         """Return a fake value for ``value``, seeded by its keyed digest."""
         seed = int.from_bytes(self._digester.digest(value)[:8], "big")
-        return fake_value(self._fake, entity, value, seed)
+        with self._lock:
+            return fake_value(self._fake, entity, value, seed)
