@@ -106,8 +106,15 @@ def run(src: Path, out: Path, report: Path, args: argparse.Namespace) -> dict[st
 
     def sample() -> None:
         nonlocal peak_tree
+        last_log = time.perf_counter()
         while not done.is_set():
-            peak_tree = max(peak_tree, _tree_rss_kb(proc.pid))
+            rss = _tree_rss_kb(proc.pid)
+            peak_tree = max(peak_tree, rss)
+            if args.log_every and time.perf_counter() - last_log >= args.log_every:
+                last_log = time.perf_counter()
+                written = sum(p.stat().st_size for p in out.parent.glob(f".{out.name}.*.tmp"))
+                print(f"  {last_log - started:7.0f} s: output {written / 1e6:7.1f} MB written, "
+                      f"tree RSS {rss / 1024:6.0f} MB (peak {peak_tree / 1024:.0f} MB)", flush=True)
             done.wait(0.25)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -131,6 +138,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dir", type=Path, default=None, help="where to write the files (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument("--log-every", type=float, default=0, help="print progress and RSS every N seconds")
     args = parser.parse_args()
 
     folder = args.dir or Path(tempfile.mkdtemp(prefix="pii-files-bench-"))
