@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ethos._cli import _output
 from ethos.records import MetricRecord, RunStore
 from tests.helpers.cli import run_cli, run_cli_subprocess
 from tests.helpers.records import make_record
@@ -63,7 +62,7 @@ def store(ethos_home: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)  # as outside GitHub Actions
-    monkeypatch.setattr(_output.console, "width", 200)
+    monkeypatch.setenv("COLUMNS", "200")
 
 
 def _rules(tmp_path: Path, text: str, name: str = "gates.toml") -> Path:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from ethos._cli import _output
 from ethos.records import RunRecord, RunStore
 from tests.helpers.cli import run_cli, run_cli_subprocess
 from tests.helpers.records import make_record
@@ -89,7 +88,7 @@ def test_when_listing_with_filters_then_only_matching_runs_are_listed(
 def test_when_listing_for_people_then_a_table_shows_short_ids_status_and_headline_metrics(
     runs: dict[str, RunRecord], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_output.console, "width", 200)  # as on a wide terminal: no wrapped cells
+    monkeypatch.setenv("COLUMNS", "200")  # as on a wide terminal: no wrapped cells
     result = run_cli("runs", "list")
     assert result.exit_code == 0, result.stderr
     assert RUN_A[:12] in result.stdout and RUN_A not in result.stdout
@@ -308,7 +307,7 @@ def versions(ethos_home: Path) -> tuple[str, str]:
 def test_when_comparing_two_runs_then_the_table_shows_both_values_the_delta_and_significance(
     versions: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_output.console, "width", 200)
+    monkeypatch.setenv("COLUMNS", "200")
     result = run_cli("runs", "compare", "01JA", "01JB", "--all-groups")
     assert result.exit_code == 0, result.stderr
     rows = {line.split("│")[2].strip(): line for line in result.stdout.splitlines() if line.startswith("│ ss")}
