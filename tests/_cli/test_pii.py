@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -106,15 +107,17 @@ def test_when_the_key_file_is_readable_by_others_then_it_is_refused(tmp_path: Pa
     assert f"chmod 600 {key}" in line
 
 
-def test_when_the_key_file_comes_from_the_environment_then_it_is_used(
+def test_when_the_key_and_operators_come_from_the_environment_then_they_are_used(
     tmp_path: Path, key: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = tmp_path / "in.txt"
     src.write_text("ann@example.org\n")
     monkeypatch.setenv("ETHOS_PII_KEY_FILE", str(key))
-    res = run_cli("pii", "redact", str(src), "-o", str(tmp_path / "o.txt"), "--operator", "DEFAULT=pseudonym", NO_NER)
+    monkeypatch.setenv("ETHOS_PII_OPERATORS", "EMAIL=pseudonym:length=12 DEFAULT=redact")
+    monkeypatch.setenv("ETHOS_PII_NO_NER", "1")
+    res = run_cli("pii", "redact", str(src), "-o", str(tmp_path / "o.txt"))
     assert res.exit_code == 0, res.stderr
-    assert (tmp_path / "o.txt").read_text().startswith("<EMAIL_ADDRESS_")
+    assert re.fullmatch(r"<EMAIL_ADDRESS_[0-9a-f]{12}>\n", (tmp_path / "o.txt").read_text())
 
 
 @pytest.mark.parametrize(

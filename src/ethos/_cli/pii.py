@@ -51,6 +51,7 @@ IN_PLACE_OPTION = typer.Option(False, "--in-place", help="Replace the input file
 OPERATOR_OPTION = typer.Option(
     None,
     "--operator",
+    envvar="ETHOS_PII_OPERATORS",
     help="ENTITY=operator[:param=value,...] (repeatable; DEFAULT for other types): placeholder, redact, mask, "
     "keep, pseudonym, surrogate, encrypt.",
 )
