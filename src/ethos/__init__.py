@@ -6,6 +6,8 @@ The public API is small and imported lazily, so ``import ethos`` costs almost no
 
     model = ethos.load_model("encoder:minilm")
     settings = ethos.load_settings()
+    spans = ethos.scan(["Mail ana@example.org"])[0]          # personal data found (ethos[pii])
+    [clean] = ethos.anonymize(["Mail ana@example.org"])      # clean.text == "Mail <EMAIL_ADDRESS_1>"
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from ethos.config import Settings, load_settings
     from ethos.models import ModelClient, load_model
+    from ethos.pii import scan
+    from ethos.pii.anonymize import anonymize
     from ethos.records import RunRecord, RunStore, load_run
 
 __all__ = [
@@ -26,9 +30,11 @@ __all__ = [
     "RunStore",
     "Settings",
     "__version__",
+    "anonymize",
     "load_model",
     "load_run",
     "load_settings",
+    "scan",
 ]
 
 _LAZY = {
@@ -39,6 +45,8 @@ _LAZY = {
     "RunRecord": "ethos.records",
     "RunStore": "ethos.records",
     "load_run": "ethos.records",
+    "scan": "ethos.pii",
+    "anonymize": "ethos.pii.anonymize",
 }
 
 
