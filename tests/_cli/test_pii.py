@@ -256,3 +256,27 @@ def test_when_pii_is_planted_then_no_output_channel_shows_it_in_clear(
     for value in PLANTED + ["Thornton", "margaret.thornton", "555 0132", "4111"]:
         leaks = [c for c in channels if value.lower() in c.lower()]
         assert not leaks, f"{value!r} appears in clear text: {leaks[0][:300]}"
+
+
+@pytest.mark.parametrize(
+    "deny", ["# names to hide\nPERSON: Zork Quux\n", '{"PERSON": ["Zork Quux"]}'], ids=["lines", "json"]
+)
+def test_when_allow_and_deny_lists_are_given_then_detection_follows_them(tmp_path: Path, deny: str) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("Zork Quux wrote from help@example.org and ann@example.org\n")
+    deny_file = tmp_path / "deny.txt"
+    deny_file.write_text(deny)
+    out = tmp_path / "o.txt"
+    res = run_cli("pii", "redact", str(src), "-o", str(out), "--deny-file", str(deny_file),
+                  "--allow", "help@example.org", NO_NER)
+    assert res.exit_code == 0, res.stderr
+    assert out.read_text() == "<PERSON_1> wrote from help@example.org and <EMAIL_ADDRESS_1>\n"
+
+
+def test_when_the_deny_file_is_malformed_then_the_error_names_its_line(tmp_path: Path) -> None:
+    deny_file = tmp_path / "deny.txt"
+    deny_file.write_text("PERSON: Zork\njust a value\n")
+    src = tmp_path / "in.txt"
+    src.write_text("x\n")
+    line = only_line(run_cli("pii", "scan", str(src), "--deny-file", str(deny_file), NO_NER))
+    assert f"deny file {deny_file} line 2" in line
