@@ -178,6 +178,16 @@ def test_when_in_place_is_asked_then_the_input_is_replaced_atomically(tmp_path: 
     assert files_in(tmp_path) == ["in.txt"]
 
 
+def test_when_in_place_is_given_a_symlink_then_the_file_it_points_to_is_replaced(tmp_path: Path) -> None:
+    real = tmp_path / "real.txt"
+    real.write_text("mail a@example.org\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    process_file(link, JOB, options=FileOptions(in_place=True))
+    assert link.is_symlink()
+    assert real.read_text() == "mail <EMAIL_ADDRESS_1>\n"
+
+
 def test_when_in_place_fails_then_the_input_is_untouched(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     original = b'{"t": "a@example.org"}\n{oops\n'

@@ -181,7 +181,7 @@ def _check_target(source: str | Path, output: str | Path | None, in_place: bool)
             raise ConfigError("--in-place needs a file, not stdin")
         if output is not None:
             raise ConfigError("give either --in-place or -o OUT, not both")
-        return source
+        return Path(source).resolve()  # through symlinks: replace the file, not the link
     if output is None or str(output) == STDIO or str(source) == STDIO:
         return output
     out, src = Path(output), Path(source)
