@@ -96,7 +96,7 @@ def test_when_a_keyed_operator_has_no_key_then_nothing_is_written(tmp_path: Path
     line = only_line(run_cli("pii", "redact", str(src), "-o", str(tmp_path / "o.txt"), "--operator",
                              "PERSON=surrogate", NO_NER))
     assert "'surrogate' needs a secret key" in line and "--key-file" in line
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ethos-home", "in.txt"] or not (tmp_path / "o.txt").exists()
+    assert not [p.name for p in tmp_path.iterdir() if "o.txt" in p.name]  # no output, no temp file
 
 
 def test_when_the_key_file_is_readable_by_others_then_it_is_refused(tmp_path: Path, key: Path) -> None:
