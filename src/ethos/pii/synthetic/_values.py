@@ -11,6 +11,7 @@ import hashlib
 import random
 import string
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 __all__ = ["DECOYS", "LOCALES", "MAKERS", "ValueContext"]
@@ -94,8 +95,14 @@ def _url(c: ValueContext) -> str:
     return str(c.us.uri() if c.rng.random() < 0.5 else c.us.url())
 
 
+# Fixed ranges, not Faker's "this decade" or "age": those are relative to today, so the same seed
+# would give a different set tomorrow (or a second later).
+_DATES = (date(1935, 1, 1), date(2024, 12, 31))
+_TIMESTAMPS = (datetime(2020, 1, 1), datetime(2029, 12, 31, 23, 59, 59))
+
+
 def _date(c: ValueContext) -> str:
-    return str(c.us.date_of_birth(minimum_age=1, maximum_age=90).strftime(c.rng.choice(_DATE_FORMATS)))
+    return str(c.us.date_between_dates(*_DATES).strftime(c.rng.choice(_DATE_FORMATS)))
 
 
 def _street(c: ValueContext) -> str:
@@ -175,7 +182,7 @@ MAKERS: dict[str, Callable[[ValueContext], str]] = {
 DECOYS: dict[str, Callable[[ValueContext], str]] = {
     "order_id": lambda c: c.rng.choice(("", "ORD-", "#")) + c.chars(string.digits, c.rng.choice((6, 8, 10))),
     "version": lambda c: f"{c.rng.randint(0, 12)}.{c.rng.randint(0, 30)}.{c.rng.randint(0, 99)}",
-    "timestamp": lambda c: c.us.date_time_this_decade().strftime(c.rng.choice(("%Y-%m-%d %H:%M:%S",
+    "timestamp": lambda c: c.us.date_time_between_dates(*_TIMESTAMPS).strftime(c.rng.choice(("%Y-%m-%d %H:%M:%S",
                                                                               "%Y-%m-%dT%H:%M:%SZ"))),
     "count": lambda c: str(c.rng.randint(2, 5000)),
     "amount": lambda c: f"{c.rng.randint(1, 99_999):,}.{c.rng.randint(0, 99):02d}",
