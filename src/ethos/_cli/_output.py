@@ -10,10 +10,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["console", "emit_json", "err", "table"]
+__all__ = ["console", "emit_json", "err", "print_table", "table"]
+
+_UNBOUNDED = 10_000  # columns: "as wide as the table wants"
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -51,4 +54,18 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
         t.add_column(col)
     for row in rows:
         t.add_row(*(Text("" if v is None else str(v)) for v in row))
-    console.print(t)
+    print_table(t)
+
+
+def print_table(t: Table, target: Console | None = None) -> None:
+    """Print a table: fitted to a terminal, at its natural width when piped or redirected.
+
+    Nobody resizes a file or a CI log, and a squeezed table there turns numbers into "0.4…".
+    """
+    out = target or console
+    if out.is_terminal:
+        out.print(t)
+    else:
+        natural = Measurement.get(out, out.options.update_width(_UNBOUNDED), t).maximum
+        wide = Console(file=out.file, width=max(natural, out.width), highlight=False)
+        wide.print(t)
