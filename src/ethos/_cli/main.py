@@ -19,6 +19,7 @@ from ethos._cli import gate as gate_cmd
 from ethos._cli import models as models_cmd
 from ethos._cli import optout as optout_cmd
 from ethos._cli import pii as pii_cmd
+from ethos._cli import report as report_cmd
 from ethos._cli import runs as runs_cmd
 from ethos._cli import table as table_cmd
 from ethos._cli._output import err
@@ -41,6 +42,7 @@ app.add_typer(optout_cmd.app, name="optout")
 app.add_typer(table_cmd.app, name="table")
 app.add_typer(fairness_cmd.app, name="fairness")
 app.add_typer(pii_cmd.app, name="pii")
+app.add_typer(report_cmd.app, name="report")
 app.command("gate")(gate_cmd.gate)
 
 

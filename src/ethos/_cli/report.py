@@ -1,0 +1,12 @@
+"""``ethos report``: write self-contained documents from stored runs (HTML or Markdown)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="report",
+    help="Write reports from stored runs: one run, a model's history, model cards, datasheets.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
