@@ -13,6 +13,7 @@ import typer
 from ethos import __version__
 from ethos._cli import audit as audit_cmd
 from ethos._cli import config as config_cmd
+from ethos._cli import dashboard as dashboard_cmd
 from ethos._cli import dp as dp_cmd
 from ethos._cli import fairness as fairness_cmd
 from ethos._cli import gate as gate_cmd
@@ -44,6 +45,7 @@ app.add_typer(fairness_cmd.app, name="fairness")
 app.add_typer(pii_cmd.app, name="pii")
 app.add_typer(report_cmd.app, name="report")
 app.command("gate")(gate_cmd.gate)
+app.command("dashboard")(dashboard_cmd.dashboard)
 
 
 def _version(value: bool) -> None:

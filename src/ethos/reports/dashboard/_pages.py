@@ -1,0 +1,121 @@
+"""Rendering the dashboard's pages with Jinja2 (autoescaped) from read-only records."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ethos._util.deps import require
+from ethos.errors import MissingDependencyError
+from ethos.records import RunRecord, RunSummary
+from ethos.reports.dashboard._gates import GateView
+from ethos.reports.dashboard._runs import ReadOnlyRuns
+from ethos.reports.dashboard._views import fmt, group_label, metric_rows, model_rows, trend_figures, version_label
+
+__all__ = ["Pages", "plotly_js_path"]
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def plotly_js_path() -> Path:
+    """The ``plotly.min.js`` bundled with the Plotly Python package (found without importing it).
+
+    Raises:
+        MissingDependencyError: Plotly is not installed.
+    """
+    spec = importlib.util.find_spec("plotly")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        path = Path(location) / "package_data" / "plotly.min.js"
+        if path.is_file():
+            return path
+    raise MissingDependencyError("plotly", "reports", "the dashboard's plots (plotly.min.js)")
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f} s"
+
+
+@dataclass(frozen=True)
+class Pages:
+    """The page renderers: one Jinja2 environment with autoescape on, and the Plotly bundle."""
+
+    env: Any
+    plotly_js: Path
+
+    @classmethod
+    def load(cls) -> Pages:
+        """Build the environment.
+
+        Raises:
+            MissingDependencyError: Jinja2 or Plotly is missing.
+        """
+        jinja2 = require("jinja2", extra="dashboard", purpose="the dashboard's pages")
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(_TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.filters.update(fmt=fmt, group=group_label, when=_when, seconds=_seconds, version=version_label)
+        return cls(env=env, plotly_js=plotly_js_path())
+
+    def _render(self, name: str, **context: Any) -> str:
+        return str(self.env.get_template(name).render(**context))
+
+    def index(self, runs: ReadOnlyRuns, gates: GateView | None, *, model: str | None, benchmark: str | None) -> str:
+        """The model list and the run list, filtered by model spec and benchmark name."""
+        everything = runs.summaries()
+        shown = runs.summaries(model=model, benchmark=benchmark) if model or benchmark else everything
+        return self._render(
+            "index.html",
+            title="Runs",
+            models=model_rows(everything, gates),
+            runs=shown,
+            all_models=sorted({s.model for s in everything}),
+            all_benchmarks=sorted({s.benchmark for s in everything}),
+            model=model or "",
+            benchmark=benchmark or "",
+            gates=gates,
+            failed=gates.failed_runs() if gates is not None else set(),
+        )
+
+    def run(self, record: RunRecord, summary: RunSummary, gates: GateView | None) -> str:
+        """One run: header, overall metrics, per-group metrics and the gate results that read it."""
+        rows = metric_rows(record.id, record.metrics, gates)
+        return self._render(
+            "run.html",
+            title=f"Run {record.id}",
+            run=record,
+            summary=summary,
+            overall=[r for r in rows if not r.metric.group],
+            grouped=[r for r in rows if r.metric.group],
+            gate_results=gates.for_run(record.id) if gates is not None else [],
+            gates=gates,
+        )
+
+    def model(self, spec: str, summaries: Sequence[RunSummary], gates: GateView | None) -> str:
+        """One model: its metric trends over versions and its runs."""
+        return self._render(
+            "model.html",
+            title=f"Model {spec}",
+            spec=spec,
+            runs=summaries,
+            figures=trend_figures(summaries),
+            gate_results=gates.for_model(spec) if gates is not None else [],
+            failed=gates.failed_runs() if gates is not None else set(),
+            gates=gates,
+        )
+
+    def error(self, status: int, detail: str) -> str:
+        """An error page (unknown run or model, unreadable database)."""
+        return self._render("error.html", title=f"Error {status}", status=status, detail=detail, gates=None)

@@ -1,0 +1,107 @@
+"""Serving the dashboard: which hosts it may bind, and uvicorn with a clean Ctrl-C."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ethos.errors import ConfigError
+
+__all__ = ["PUBLIC_HOST_WARNING", "bind", "check_host", "is_loopback", "serve"]
+
+PUBLIC_HOST_WARNING = (
+    "the dashboard has no login: anyone who can reach {host}:{port} can read every run in the database; "
+    "bind to 127.0.0.1 unless you mean this"
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (``127.0.0.0/8``, ``::1`` or ``localhost``)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(host: str, port: int, *, explicit: bool) -> str | None:
+    """Refuse a non-loopback host unless the user gave it as a flag; return a warning for one.
+
+    Args:
+        host: The address to bind.
+        port: The port, for the warning.
+        explicit: Whether it came from ``--host`` (not from the environment or a config file).
+
+    Returns:
+        ``None`` for a loopback host, else the warning to print.
+
+    Raises:
+        ConfigError: ``host`` is not loopback and did not come from ``--host``.
+    """
+    if is_loopback(host):
+        return None
+    if not explicit:
+        raise ConfigError(
+            f"refusing to serve the dashboard on {host!r} from ETHOS_DASHBOARD_HOST: it has no login and would "
+            f"expose every run; pass --host {host} explicitly if you mean it"
+        )
+    return PUBLIC_HOST_WARNING.format(host=host, port=port)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free port).
+
+    Raises:
+        ConfigError: The address cannot be bound (in use, not this machine's, no permission).
+    """
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}; choose another --port or --host") from None
+    return sock
+
+
+def serve(app: Any, sock: socket.socket, *, on_started: Callable[[], None] | None = None) -> None:
+    """Serve ``app`` on ``sock`` until Ctrl-C (SIGINT) or SIGTERM; open requests finish first (up to 3 s).
+
+    Args:
+        app: The ASGI app.
+        sock: A bound socket (see :func:`bind`).
+        on_started: Called from a helper thread once the server accepts connections.
+    """
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", ws="none", timeout_graceful_shutdown=3
+    )
+    server = uvicorn.Server(config)
+    if on_started is not None:
+        threading.Thread(target=_when_started, args=(server, on_started), daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn shuts down gracefully on SIGINT, then raises the signal again: stopping is the
+        # normal way to end a dashboard, not an interruption.
+        pass
+    finally:
+        sock.close()
+
+
+def _when_started(server: Any, callback: Callable[[], None]) -> None:
+    # Polls uvicorn's `started` flag: uvicorn has no start-up callback outside the ASGI lifespan.
+    import time
+
+    deadline = time.monotonic() + 30
+    while not server.started and not server.should_exit and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if server.started:
+        callback()
