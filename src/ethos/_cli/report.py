@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import typer
 
+from ethos._cli import report_docs
+
 app = typer.Typer(
     name="report",
     help="Write reports from stored runs: one run, a model's history, model cards, datasheets.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+app.command("card")(report_docs.card)
+app.command("datasheet")(report_docs.datasheet)
+app.command("transparency")(report_docs.transparency)
+app.command("gdpr")(report_docs.gdpr)
