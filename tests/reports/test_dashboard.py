@@ -277,3 +277,29 @@ def test_when_the_database_needs_a_migration_then_it_is_refused_untouched(db) ->
     with pytest.raises(StoreError, match="needs a migration"):
         create_app(path)
     assert _digest(path) == before
+
+
+def test_when_a_run_is_added_while_serving_then_the_pages_and_gates_follow(client: TestClient, db) -> None:
+    assert "gate-fail" in run_rows(client.get("/").text)["01JA00000000000000000000S3"]["class"]
+    from tests.helpers.records import make_record
+
+    newer = make_record("01JA00000000000000000000S4", minutes=50, model=TINY)  # ss 0.625, still above 0.6
+    fixed = make_record("01JA00000000000000000000S5", minutes=60, model=TINY, metrics=[])
+    fixed = fixed.model_copy(update={"metrics": (newer.metrics[0].model_copy(update={"value": 0.55}),)})
+    with RunStore(db[0]) as store:
+        store.save(newer)
+    rows = run_rows(client.get("/").text)
+    assert "gate-fail" in rows["01JA00000000000000000000S4"]["class"]
+    assert "gate-fail" not in rows["01JA00000000000000000000S3"]["class"]
+    with RunStore(db[0]) as store:
+        store.save(fixed)
+    rows = run_rows(client.get("/").text)
+    assert not any("gate-fail" in rows[f"01JA00000000000000000000S{i}"]["class"] for i in (3, 4, 5))
+
+
+def test_when_there_are_more_runs_than_the_limit_then_the_newest_show_with_a_note(client: TestClient) -> None:
+    page = client.get("/", params={"limit": "2"}).text
+    assert list(run_rows(page)) == ["01JA00000000000000000000L2", "01JA00000000000000000000L1"]
+    assert "Showing the newest 2 of 7 runs" in page
+    everything = client.get("/", params={"limit": "0"}).text
+    assert len(run_rows(everything)) == 7 and "Showing the newest" not in everything

@@ -27,8 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ethos.errors import EthosError
 from ethos.records import GateRules
-from ethos.reports.dashboard._gates import GateView, evaluate_database
-from ethos.reports.dashboard._pages import Pages
+from ethos.reports.dashboard._gates import GateCache, GateView
+from ethos.reports.dashboard._pages import RUN_LIMIT, Pages
 from ethos.reports.dashboard._runs import ReadOnlyRuns
 
 __all__ = ["LOOPBACK_HOSTS", "SECURITY_HEADERS", "create_app"]
@@ -83,11 +83,11 @@ class _SecurityHeaders:
 @dataclass(frozen=True)
 class _State:
     runs: ReadOnlyRuns
-    rules: GateRules | None
+    gate_cache: GateCache | None
     pages: Pages
 
     def gates(self) -> GateView | None:
-        return None if self.rules is None else evaluate_database(self.rules, self.runs)
+        return None if self.gate_cache is None else self.gate_cache.view()
 
 
 def _state(request: Request) -> _State:
@@ -99,7 +99,9 @@ async def _index(request: Request) -> Response:
     state = _state(request)
     model = request.query_params.get("model") or None
     benchmark = request.query_params.get("benchmark") or None
-    html = state.pages.index(state.runs, state.gates(), model=model, benchmark=benchmark)
+    limit = request.query_params.get("limit", "")
+    shown = int(limit) if limit.isdigit() else RUN_LIMIT
+    html = state.pages.index(state.runs, state.gates(), model=model, benchmark=benchmark, limit=shown)
     return HTMLResponse(html)
 
 
@@ -169,5 +171,5 @@ def create_app(
     ]
     handlers: dict[Any, Any] = {HTTPException: _http_error, EthosError: _http_error}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
-    app.state.dashboard = _State(runs=runs, rules=rules, pages=pages)
+    app.state.dashboard = _State(runs=runs, gate_cache=None if rules is None else GateCache(rules, runs), pages=pages)
     return app

@@ -8,14 +8,15 @@ has no ``--baseline``. A model that never ran a rule's benchmark is not judged b
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ethos.records import GateRules, RuleResult, RunRecord, RunSummary, evaluate_gates
+from ethos.records import GateRules, RuleResult, RunRecord, evaluate_gates
 from ethos.reports.dashboard._runs import ReadOnlyRuns
 
-__all__ = ["GateView", "evaluate_database", "group_key"]
+__all__ = ["GateCache", "GateView", "evaluate_database", "group_key"]
 
 GroupKey = tuple[tuple[str, str], ...]
 
@@ -69,23 +70,38 @@ class GateView:
 
 def evaluate_database(rules: GateRules, runs: ReadOnlyRuns) -> GateView:
     """Hold every model's latest finished runs to ``rules`` (see the module docstring)."""
-    finished = [s for s in runs.summaries() if s.status == "finished"]
-    by_model: dict[str, list[RunSummary]] = defaultdict(list)
-    for summary in finished:
-        by_model[summary.model].append(summary)  # newest first, as summaries() returns them
+    benchmarks = list(dict.fromkeys(rule.benchmark for rule in rules.rules))
     results: list[RuleResult] = []
-    for model, summaries in sorted(by_model.items()):
-        results += _evaluate_model(rules, runs, model, summaries)
+    for model, by_benchmark in sorted(runs.latest_finished(benchmarks, per=2).items()):
+        results += _evaluate_model(rules, runs, model, by_benchmark)
     return GateView.of(rules.source, results)
 
 
+class GateCache:
+    """:func:`evaluate_database`, evaluated again only when the database has changed."""
+
+    def __init__(self, rules: GateRules, runs: ReadOnlyRuns) -> None:
+        """Cache the view of ``rules`` over ``runs``."""
+        self.rules = rules
+        self.runs = runs
+        self._lock = threading.Lock()
+        self._cached: tuple[int, GateView] | None = None
+
+    def view(self) -> GateView:
+        """The current gate view (re-evaluated after any commit to the database)."""
+        with self._lock:
+            version = self.runs.version()
+            if self._cached is None or self._cached[0] != version:
+                self._cached = (version, evaluate_database(self.rules, self.runs))
+            return self._cached[1]
+
+
 def _evaluate_model(
-    rules: GateRules, runs: ReadOnlyRuns, model: str, summaries: Sequence[RunSummary]
+    rules: GateRules, runs: ReadOnlyRuns, model: str, by_benchmark: dict[str, list[str]]
 ) -> list[RuleResult]:
     latest: dict[str, RunRecord] = {}
     previous: dict[str, RunRecord] = {}
-    for benchmark in dict.fromkeys(rule.benchmark for rule in rules.rules):
-        ids = [s.id for s in summaries if s.benchmark == benchmark][:2]
+    for benchmark, ids in by_benchmark.items():
         records = [r for r in (runs.header(run_id) for run_id in ids) if r is not None]
         if records:
             latest[benchmark] = records[0]

@@ -16,7 +16,10 @@ from ethos.reports.dashboard._gates import GateView
 from ethos.reports.dashboard._runs import ReadOnlyRuns
 from ethos.reports.dashboard._views import fmt, group_label, metric_rows, model_rows, trend_figures, version_label
 
-__all__ = ["Pages", "plotly_js_path"]
+__all__ = ["RUN_LIMIT", "Pages", "plotly_js_path"]
+
+RUN_LIMIT = 200
+"""Runs listed per page by default (newest first); the trends always use every run."""
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -72,17 +75,25 @@ class Pages:
     def _render(self, name: str, **context: Any) -> str:
         return str(self.env.get_template(name).render(**context))
 
-    def index(self, runs: ReadOnlyRuns, gates: GateView | None, *, model: str | None, benchmark: str | None) -> str:
-        """The model list and the run list, filtered by model spec and benchmark name."""
-        everything = runs.summaries()
-        shown = runs.summaries(model=model, benchmark=benchmark) if model or benchmark else everything
+    def index(  # noqa: PLR0913 - the page's query parameters
+        self,
+        runs: ReadOnlyRuns,
+        gates: GateView | None,
+        *,
+        model: str | None,
+        benchmark: str | None,
+        limit: int = RUN_LIMIT,
+    ) -> str:
+        """The model list and the newest ``limit`` runs (0: all), filtered by model spec and benchmark name."""
+        models = model_rows(runs.models(), gates)
         return self._render(
             "index.html",
             title="Runs",
-            models=model_rows(everything, gates),
-            runs=shown,
-            all_models=sorted({s.model for s in everything}),
-            all_benchmarks=sorted({s.benchmark for s in everything}),
+            models=models,
+            runs=runs.summaries(model=model, benchmark=benchmark, limit=limit or None),
+            total=runs.count(model=model, benchmark=benchmark),
+            all_models=[m.spec for m in models],
+            all_benchmarks=runs.benchmarks(),
             model=model or "",
             benchmark=benchmark or "",
             gates=gates,
@@ -109,7 +120,8 @@ class Pages:
             "model.html",
             title=f"Model {spec}",
             spec=spec,
-            runs=summaries,
+            runs=summaries[:RUN_LIMIT],
+            total=len(summaries),
             figures=trend_figures(summaries),
             gate_results=gates.for_model(spec) if gates is not None else [],
             failed=gates.failed_runs() if gates is not None else set(),

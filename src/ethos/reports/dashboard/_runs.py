@@ -12,7 +12,9 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,7 +26,34 @@ from ethos.records import RunRecord, RunSummary, migration_names
 from ethos.records._db import BUSY_TIMEOUT_S, applied_migrations, store_error
 from ethos.records._summary import SUMMARY_SELECT, summary_filters, summary_from_row
 
-__all__ = ["ReadOnlyRuns"]
+__all__ = ["ModelStats", "ReadOnlyRuns"]
+
+
+_LATEST_FINISHED = (
+    "SELECT model_spec, benchmark, id FROM (SELECT model_spec, benchmark, id, ROW_NUMBER() OVER"
+    " (PARTITION BY model_spec, benchmark ORDER BY created_at DESC, id DESC) AS k FROM runs"
+    " WHERE status = 'finished' AND benchmark IN (SELECT value FROM json_each(?)))"
+    " WHERE k <= ? ORDER BY model_spec, benchmark, k"
+)
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    """One model spec in the database, in aggregate."""
+
+    spec: str
+    """The model spec."""
+    runs: int
+    """Number of runs (any status)."""
+    benchmarks: tuple[str, ...]
+    """Benchmarks it ran, sorted."""
+    latest: datetime
+    """When its newest run was created (UTC)."""
+
+
+def parse_utc(text: str) -> datetime:
+    """Read a stored ``created_at`` (fixed-width ISO 8601 with ``Z``) as an aware UTC datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 class ReadOnlyRuns:
@@ -109,13 +138,61 @@ class ReadOnlyRuns:
             except sqlite3.Error as exc:
                 raise store_error(self.path, exc) from None
 
-    def summaries(self, *, model: str | None = None, benchmark: str | None = None) -> list[RunSummary]:
+    def summaries(
+        self, *, model: str | None = None, benchmark: str | None = None, limit: int | None = None
+    ) -> list[RunSummary]:
         """Summaries of the runs matching the filters, newest first (as ``RunStore.query``)."""
         where, params = summary_filters(model, benchmark, None)
-        sql = f"{SUMMARY_SELECT}{where} ORDER BY created_at DESC, id DESC"  # noqa: S608 - fixed fragments
+        sql = f"{SUMMARY_SELECT}{where} ORDER BY created_at DESC, id DESC LIMIT ?"  # noqa: S608 - fixed fragments
         with self._read() as conn:
-            rows = conn.execute(sql, params).fetchall()
+            rows = conn.execute(sql, (*params, -1 if limit is None else limit)).fetchall()
         return [summary_from_row(row) for row in rows]
+
+    def count(self, *, model: str | None = None, benchmark: str | None = None) -> int:
+        """How many runs match the filters."""
+        where, params = summary_filters(model, benchmark, None)
+        with self._read() as conn:
+            (n,) = conn.execute(f"SELECT COUNT(*) FROM runs{where}", params).fetchone()  # noqa: S608
+        return int(n)
+
+    def models(self) -> list[ModelStats]:
+        """Every model spec with its number of runs, benchmarks and latest run time, sorted by spec."""
+        sql = "SELECT model_spec, benchmark, COUNT(*), MAX(created_at) FROM runs GROUP BY model_spec, benchmark"
+        stats: dict[str, ModelStats] = {}
+        with self._read() as conn:
+            rows = conn.execute(sql).fetchall()
+        for spec, benchmark, n, latest in rows:
+            seen = stats.get(spec)
+            when = parse_utc(latest)
+            if seen is None:
+                stats[spec] = ModelStats(spec, n, (benchmark,), when)
+            else:
+                benchmarks = tuple(sorted((*seen.benchmarks, benchmark)))
+                stats[spec] = ModelStats(spec, seen.runs + n, benchmarks, max(seen.latest, when))
+        return [stats[spec] for spec in sorted(stats)]
+
+    def benchmarks(self) -> list[str]:
+        """Every benchmark name with a run, sorted."""
+        with self._read() as conn:
+            return [row[0] for row in conn.execute("SELECT DISTINCT benchmark FROM runs ORDER BY benchmark")]
+
+    def latest_finished(self, benchmarks: Sequence[str], per: int = 2) -> dict[str, dict[str, list[str]]]:
+        """Ids of the newest ``per`` finished runs of each model and benchmark: ``{model: {benchmark: ids}}``."""
+        if not benchmarks:
+            return {}
+        found: dict[str, dict[str, list[str]]] = {}
+        with self._read() as conn:
+            for model, benchmark, run_id in conn.execute(_LATEST_FINISHED, (json.dumps(list(benchmarks)), per)):
+                found.setdefault(model, {}).setdefault(benchmark, []).append(run_id)
+        return found
+
+    def version(self) -> int:
+        """A number that changes whenever another connection commits to the database (for caches)."""
+        with self._lock:
+            if self._conn is None:
+                raise ValueError(f"the run database {self.path} is closed")
+            (value,) = self._conn.execute("PRAGMA data_version").fetchone()
+        return int(value)
 
     def summary(self, run_id: str) -> RunSummary | None:
         """The summary of the run with exactly this id, or ``None``."""

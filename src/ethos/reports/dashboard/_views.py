@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ethos.records import MetricRecord, RuleResult, RunSummary
 from ethos.reports.dashboard._gates import GateView
+from ethos.reports.dashboard._runs import ModelStats
 
 __all__ = [
     "MetricRow",
@@ -79,28 +80,26 @@ def metric_rows(run_id: str, metrics: Sequence[MetricRecord], gates: GateView | 
     return rows
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelRow:
-    """One model in the model list."""
+    """One model in the model list, with the rules its latest runs failed."""
 
-    spec: str
-    runs: int = 0
-    benchmarks: set[str] = field(default_factory=set)
-    latest: RunSummary | None = None
-    failed_rules: list[str] = field(default_factory=list)
+    stats: ModelStats
+    failed_rules: tuple[str, ...] = ()
+
+    @property
+    def spec(self) -> str:
+        """The model spec."""
+        return self.stats.spec
 
 
-def model_rows(summaries: Sequence[RunSummary], gates: GateView | None) -> list[ModelRow]:
-    """One row per model spec, sorted by spec, from run summaries (newest first)."""
-    rows: dict[str, ModelRow] = {}
-    for s in summaries:
-        row = rows.setdefault(s.model, ModelRow(s.model, latest=s))
-        row.runs += 1
-        row.benchmarks.add(s.benchmark)
-    if gates is not None:
-        for row in rows.values():
-            row.failed_rules = [r.name for r in gates.for_model(row.spec) if r.status == "fail"]
-    return [rows[spec] for spec in sorted(rows)]
+def model_rows(models: Sequence[ModelStats], gates: GateView | None) -> list[ModelRow]:
+    """One row per model, in the given order."""
+    rows = []
+    for m in models:
+        failed = tuple(r.name for r in gates.for_model(m.spec) if r.status == "fail") if gates is not None else ()
+        rows.append(ModelRow(m, failed))
+    return rows
 
 
 def trend_figures(summaries: Sequence[RunSummary]) -> list[dict[str, Any]]:
