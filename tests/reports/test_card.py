@@ -203,3 +203,22 @@ def test_when_the_store_has_runs_then_the_latest_finished_run_of_each_benchmark_
             select_runs(store, MODEL, ("01JAAAAAAAAAAAAAAAAAAAAAA3",))
         with pytest.raises(StoreError, match="has no finished runs"):
             select_runs(store, "hf:./never-audited")
+
+
+def test_when_energy_carries_tracker_country_and_hardware_then_co2_metadata_and_table_use_them() -> None:
+    energy = Energy(
+        kwh=0.002, co2_g=0.11, method="estimate", cpu_method="cpu-load", ram_method="dimm-estimate",
+        cpu_model="AMD EPYC 7B13", country_iso_code="FRA", carbon_intensity=55.0, tracker="codecarbon 3.3.2",
+        notes=("CPU power estimated from load and TDP",),
+    )  # fmt: skip
+    text = _card(_stereoset(energy=energy), _crows())
+    co2 = ModelCard(text).data.co2_eq_emissions
+    assert co2 == {
+        "emissions": 0.11,
+        "source": "Ethos audit runs, evaluation only: 1 of 2 runs measured by codecarbon 3.3.2 (method: estimate)",
+        "training_type": "evaluation",
+        "geographical_location": "FRA",
+        "hardware_used": "AMD EPYC 7B13",
+    }
+    assert "| 0.002 | 0.11 | estimate (CPU cpu-load, RAM dimm-estimate) | 55 g/kWh (FRA) |" in text
+    assert "- stereoset: CPU power estimated from load and TDP" in text

@@ -208,21 +208,22 @@ def _caveats(inputs: ModelCardInputs) -> list[str]:
 def _environment(inputs: ModelCardInputs) -> list[str]:
     out = ["## Environmental impact", ""]
     rows = []
+    notes: list[str] = []
     for run in inputs.runs:
         e = run.energy
         if e is None:
-            rows.append((run.benchmark.name, run.id, "not measured", "not measured", ""))
-        else:
-            rows.append(
-                (
-                    run.benchmark.name,
-                    run.id,
-                    f"{e.kwh:.6g}",
-                    "not known" if e.co2_g is None else f"{e.co2_g:.6g}",
-                    e.method,
-                )
-            )
-    out += table(["benchmark", "run", "energy (kWh)", "CO2-eq (g)", "method"], rows)
+            rows.append((run.benchmark.name, run.id, "not measured", "not measured", "", ""))
+            continue
+        parts = [f"{n} {m}" for n, m in (("CPU", e.cpu_method), ("RAM", e.ram_method), ("GPU", e.gpu_method)) if m]
+        how = e.method + (f" ({', '.join(parts)})" if parts else "")
+        grid = "" if e.carbon_intensity is None else f"{e.carbon_intensity:.4g} g/kWh"
+        grid += f" ({e.country_iso_code})" if e.country_iso_code else ""
+        co2 = "not known" if e.co2_g is None else f"{e.co2_g:.6g}"
+        rows.append((run.benchmark.name, run.id, f"{e.kwh:.6g}", co2, how, grid))
+        notes += [f"- {run.benchmark.name}: {note}" for note in e.notes]
+    out += table(["benchmark", "run", "energy (kWh)", "CO2-eq (g)", "method", "carbon intensity"], rows)
+    if notes:
+        out += ["", "Notes recorded with the measurements:", "", *dict.fromkeys(notes)]
     audits = audit_emissions(inputs.runs)
     total = f"{audits[0]:.6g} g CO2-eq in total" if audits else "not measured"
     out += ["", f"Evaluation (these audits): {total}.", ""]

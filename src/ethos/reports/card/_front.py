@@ -90,11 +90,11 @@ def _result(inputs: ModelCardInputs, run: RunRecord) -> dict[str, Any]:
 
 def audit_emissions(runs: tuple[RunRecord, ...]) -> tuple[float, list[str]] | None:
     """Grams of CO2-eq over the runs that recorded them, and the measurement methods; ``None`` if none did."""
-    measured = [r for r in runs if r.energy is not None and r.energy.co2_g is not None]
+    measured = [r.energy for r in runs if r.energy is not None and r.energy.co2_g is not None]
     if not measured:
         return None
-    grams = sum(r.energy.co2_g for r in measured if r.energy is not None and r.energy.co2_g is not None)
-    methods = sorted({r.energy.method for r in measured if r.energy is not None})
+    grams = sum(e.co2_g for e in measured if e is not None and e.co2_g is not None)
+    methods = sorted({e.method for e in measured if e is not None})
     return grams, methods
 
 
@@ -112,23 +112,48 @@ def _co2(inputs: ModelCardInputs) -> dict[str, Any]:
         audits = audit_emissions(inputs.runs)
         if audits is None:
             return {}
-        grams, methods = audits
-        out["emissions"] = round(grams, 6)
-        out["source"] = f"Ethos audit runs, evaluation only (measured by {', '.join(methods)})"
+        out["emissions"] = round(audits[0], 6)
+        out["source"] = _audit_source(inputs.runs, audits[1])
         out["training_type"] = "evaluation"
-    location = answers.text("environment", "geographical_location")
+    # the audits' location and hardware describe audit emissions only, never a training figure
+    audited = not isinstance(trained, float)
+    location = answers.text("environment", "geographical_location") or (
+        _energy_attr(inputs.runs, "country") if audited else None
+    )
     if location:
         out["geographical_location"] = location
-    # the audit runs' hardware describes audit emissions only, never a training figure
-    hardware = answers.text("environment", "hardware_used") or (
-        None if isinstance(trained, float) else _hardware(inputs.runs)
-    )
+    hardware = answers.text("environment", "hardware_used") or (_hardware(inputs.runs) if audited else None)
     if hardware:
         out["hardware_used"] = hardware
     return out
 
 
+def _audit_source(runs: tuple[RunRecord, ...], methods: list[str]) -> str:
+    measured = [r.energy for r in runs if r.energy is not None and r.energy.co2_g is not None]
+    trackers = sorted({e.tracker for e in measured if e is not None and e.tracker})
+    by = f" by {', '.join(trackers)}" if trackers else ""
+    return (
+        f"Ethos audit runs, evaluation only: {len(measured)} of {len(runs)} runs measured{by} "
+        f"(method: {', '.join(methods)})"
+    )
+
+
+def _energy_attr(runs: tuple[RunRecord, ...], what: str) -> str | None:
+    values: list[str] = []
+    for run in runs:
+        e = run.energy
+        if e is None or e.co2_g is None:
+            continue
+        found = e.country_iso_code if what == "country" else " + ".join(m for m in (e.gpu_model, e.cpu_model) if m)
+        if found:
+            values.append(found)
+    return "; ".join(dict.fromkeys(values)) or None
+
+
 def _hardware(runs: tuple[RunRecord, ...]) -> str | None:
+    tracked = _energy_attr(runs, "hardware")
+    if tracked:
+        return tracked
     seen = []
     for run in runs:
         env = run.environment
