@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ethos.errors import ConfigError
 
@@ -45,6 +45,12 @@ class Settings(BaseModel):
         max_retries: Retries on HTTP 429/5xx and connection errors, with exponential backoff.
         seed: Seed for sampling and any randomness in a run.
         offline: Never touch the network for model weights or data (hub downloads fail fast).
+        energy: Measure each audit's energy with CodeCarbon when it is installed (``ethos[energy]``).
+        energy_country: ISO 3166-1 alpha-3 code (``DEU``) whose grid carbon intensity turns kWh into
+            CO2e; unset: the world average, 475 gCO2e/kWh.
+        energy_intensity: Grid carbon intensity in gCO2e/kWh; overrides ``energy_country``.
+        energy_cpu_watts: The CPU's power in watts, when known better than CodeCarbon's TDP table.
+        energy_ram_watts: The RAM's power in watts, instead of CodeCarbon's 5 W per assumed DIMM slot.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
@@ -58,6 +64,20 @@ class Settings(BaseModel):
     max_retries: int = Field(default=3, ge=0, le=20)
     seed: int = 1234
     offline: bool = False
+    energy: bool = True
+    energy_country: str | None = None
+    energy_intensity: float | None = Field(default=None, ge=0, le=5000)
+    energy_cpu_watts: float | None = Field(default=None, gt=0)
+    energy_ram_watts: float | None = Field(default=None, gt=0)
+
+    @field_validator("energy_country")
+    @classmethod
+    def _iso3(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"[A-Za-z]{3}", value):
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-3 country code such as DEU, FRA or USA")
+        return value.upper()
 
     @property
     def db_path(self) -> Path:

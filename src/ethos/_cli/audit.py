@@ -72,6 +72,11 @@ BATCH_OPTION = typer.Option(None, "--batch-size", min=1, help="Requests per mode
 PARAM_OPTION = typer.Option(None, "--param", "-P", help="Benchmark parameter key=value or BENCHMARK.key=value.")
 VARIANT_OPTION = typer.Option(None, "--variant", help="Run this variant of the benchmark (see `ethos audit list`).")
 RESUME_OPTION = typer.Option(None, "--resume", help="Complete an interrupted run (its id or a unique prefix).")
+ENERGY_OPTION = typer.Option(
+    None,
+    "--energy/--no-energy",
+    help="Measure energy and CO2e with CodeCarbon (default: on when installed) [env: ETHOS_ENERGY].",
+)
 SCENARIO_OPTION = typer.Option(
     None, "--scenario", help="Scenario TOML file: adds or replaces counterfactual scenarios (suite fairness)."
 )
@@ -90,6 +95,7 @@ def run(  # noqa: PLR0913 - one parameter per command-line option
     variant: str | None = VARIANT_OPTION,
     resume: str | None = RESUME_OPTION,
     scenarios: list[Path] | None = SCENARIO_OPTION,
+    energy: bool | None = ENERGY_OPTION,
     home: Path | None = HOME_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -98,10 +104,11 @@ def run(  # noqa: PLR0913 - one parameter per command-line option
 
     flags = (model, suite, benchmarks, params, variant, limit, seed, batch_size, scenarios)
     given = [flag for flag, value in zip(_RESUME_CONFLICTS, flags, strict=True) if value not in (None, [])]
-    settings = settings_from_flags(home, data_dir=data_dir, seed=seed, batch_size=batch_size)
+    settings = settings_from_flags(home, data_dir=data_dir, seed=seed, batch_size=batch_size, energy=energy)
+    _check_energy(settings, asked=energy is True)
     with RunStore.open(settings.db_path) as store:
         if resume is not None:
-            job = _resume_job(store, resume, given, home=home, data_dir=data_dir)
+            job = _resume_job(store, resume, given, home=home, data_dir=data_dir, energy=energy)
         else:
             job = _fresh_job(model, suite, benchmarks or [], params or [], variant, limit, settings, scenarios or [])
         records = _execute(job, store, as_json=as_json)
@@ -172,16 +179,41 @@ def _fresh_job(  # noqa: PLR0913 - one parameter per command-line option
     return _Job(model, benches, suite, options, settings)
 
 
-def _resume_job(store: RunStore, run_id: str, given: list[str], *, home: Path | None, data_dir: Path | None) -> _Job:
+def _check_energy(settings: Settings, *, asked: bool) -> None:
+    """Energy is measured when CodeCarbon is there; without it: an error if asked for, else a note."""
+    from ethos.audit import energy_available
+    from ethos.errors import MissingDependencyError
+
+    if not settings.energy or energy_available():
+        return
+    if asked:
+        raise MissingDependencyError("codecarbon", "energy", "--energy")
+    err_console.print(
+        "note: energy not measured (CodeCarbon is not installed: pip install 'ethos[energy]'; "
+        "--no-energy or ETHOS_ENERGY=false hides this note)",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _resume_job(  # noqa: PLR0913 - one parameter per command-line option
+    store: RunStore,
+    run_id: str,
+    given: list[str],
+    *,
+    home: Path | None,
+    data_dir: Path | None,
+    energy: bool | None = None,
+) -> _Job:
     from ethos.audit import RunOptions, benchmark_registry, resume_info
 
     if given:
         raise ConfigError(
             f"--resume continues a run with its own settings; drop {', '.join(given)} "
-            "(only --data-dir and --home may be given)"
+            "(only --data-dir, --energy and --home may be given)"
         )
     info = resume_info(store, run_id)
-    settings = settings_from_flags(home, data_dir=data_dir, seed=info.seed, batch_size=info.batch_size)
+    settings = settings_from_flags(home, data_dir=data_dir, seed=info.seed, batch_size=info.batch_size, energy=energy)
     bench = benchmark_registry.get(info.benchmark)(info.params)
     return _Job(info.model, (bench,), None, RunOptions.from_settings(settings), settings, resume=info.run_id)
 
@@ -303,6 +335,8 @@ def _report(records: Sequence[RunRecord], *, as_json: bool) -> None:
         )
         rows = [_metric_row(m) for m in _ordered(record)]
         table(f"{record.benchmark.name} metrics", ["metric", "value", "95% CI", "n", "group"], rows)
+        if record.energy is not None:
+            console.print(f"energy: {record.energy.describe()}", markup=False, highlight=False)
 
 
 def _summary(record: RunRecord) -> dict[str, Any]:
@@ -318,6 +352,7 @@ def _summary(record: RunRecord) -> dict[str, Any]:
         "error_count": sum(1 for s in record.samples if s.error is not None),
         "seconds": record.timings.seconds,
         "metrics": [m.model_dump(mode="json") for m in _ordered(record)],
+        "energy": None if record.energy is None else record.energy.model_dump(mode="json"),
     }
 
 

@@ -20,7 +20,7 @@ from ethos._cli._output import console, emit_json, err_console, table
 from ethos.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
-    from ethos.records import MetricDelta, MetricRecord, RunRecord, RunStatus, RunStore, RunSummary
+    from ethos.records import Energy, MetricDelta, MetricRecord, RunRecord, RunStatus, RunStore, RunSummary
 
 app = typer.Typer(help="List, show, compare, export and delete stored runs.", no_args_is_help=True)
 
@@ -247,8 +247,18 @@ def _header_rows(record: RunRecord, errors: int) -> list[tuple[str, Any]]:
     if record.model.revision:
         rows.insert(6, ("model revision", record.model.revision))
     if record.energy is not None:
-        co2 = "" if record.energy.co2_g is None else f", {record.energy.co2_g:.1f} g CO2e"
-        rows.append(("energy", f"{record.energy.kwh:.4g} kWh{co2} ({record.energy.method})"))
+        rows += _energy_rows(record.energy)
     if record.tags:
         rows.append(("tags", ", ".join(record.tags)))
+    return rows
+
+
+def _energy_rows(energy: Energy) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = [("energy", energy.describe())]
+    if energy.carbon_intensity is not None:
+        where = energy.country_iso_code or "set by energy_intensity or the world average"
+        rows.append(("carbon intensity", f"{energy.carbon_intensity:g} gCO2e/kWh ({where})"))
+    if energy.tracker:
+        rows.append(("energy tracker", f"{energy.tracker}, {energy.tracking_mode or 'machine'} level"))
+    rows += [("energy note", note) for note in energy.notes]
     return rows

@@ -12,6 +12,7 @@ model can do. In Python::
 """
 
 from ethos.audit._benchmark import Benchmark, NoParams, Variant, benchmark, benchmark_registry
+from ethos.audit._energy import WORLD_INTENSITY, EnergyMeter, EnergyOptions, energy_available
 from ethos.audit._resume import ResumeInfo, resume_info
 from ethos.audit._runner import SAMPLE_ERRORS_METRIC, Runner, RunOptions, run_benchmark
 from ethos.audit._stats import N_RESAMPLES, bootstrap_ci, grouped, metric, metrics_by_group
@@ -20,7 +21,10 @@ from ethos.audit._suites import Plan, Planned, Skipped, known_suites, plan_runs,
 __all__ = [
     "N_RESAMPLES",
     "SAMPLE_ERRORS_METRIC",
+    "WORLD_INTENSITY",
     "Benchmark",
+    "EnergyMeter",
+    "EnergyOptions",
     "NoParams",
     "Plan",
     "Planned",
@@ -32,6 +36,7 @@ __all__ = [
     "benchmark",
     "benchmark_registry",
     "bootstrap_ci",
+    "energy_available",
     "grouped",
     "known_suites",
     "metric",

@@ -30,11 +30,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ethos.audit._benchmark import Benchmark, Variant
+from ethos.audit._energy import EnergyMeter, EnergyOptions, energy_available
 from ethos.audit._resume import ResumeInfo, resume_info
 from ethos.data import DownloadProgress, resolve_files
 from ethos.errors import DataError, EthosError, ServerResponseError, ServerUnreachableError
 from ethos.hooks import Hooks, RunFinished, RunStarted, SampleScored, emit
-from ethos.records import BenchmarkInfo, DataFile, ModelInfo, RunRecord, RunStatus, RunStore, SampleResult, Timings
+from ethos.records import (
+    BenchmarkInfo,
+    DataFile,
+    ModelInfo,
+    RunRecord,
+    RunStatus,
+    RunStore,
+    SampleResult,
+    Timings,
+    combine_energy,
+)
 from ethos.types import MetricValue, Sample, Score
 
 if TYPE_CHECKING:
@@ -63,6 +74,7 @@ class RunOptions:
         chunk_size: Samples per checkpoint, instead of the benchmark's ``chunk_size``.
         batch_size: The model's batch size, recorded in the run's settings.
         tags: Labels stored with the run.
+        energy: Measure the run's energy with CodeCarbon (``None``: do not measure).
     """
 
     cache_dir: Path
@@ -74,6 +86,7 @@ class RunOptions:
     chunk_size: int | None = None
     batch_size: int | None = None
     tags: tuple[str, ...] = ()
+    energy: EnergyOptions | None = None
 
     def __post_init__(self) -> None:
         """Reject sizes that cannot work."""
@@ -84,7 +97,9 @@ class RunOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> RunOptions:
-        """Take ``cache_dir``, ``data_dir``, ``offline``, ``seed`` and ``batch_size`` from settings.
+        """Take ``cache_dir``, ``data_dir``, ``offline``, ``seed``, ``batch_size`` and energy from settings.
+
+        Energy is measured when ``settings.energy`` is on and CodeCarbon is installed.
 
         Args:
             settings: The resolved settings.
@@ -96,6 +111,7 @@ class RunOptions:
             "offline": settings.offline,
             "seed": settings.seed,
             "batch_size": settings.batch_size,
+            "energy": EnergyOptions.from_settings(settings) if settings.energy and energy_available() else None,
         }
         return cls(**{**base, **fields})
 
@@ -112,6 +128,7 @@ class _Session:
     chunk_size: int
     started: float
     stages: dict[str, float]
+    meter: EnergyMeter | None = None
     scored_any: bool = False
 
 
@@ -160,7 +177,16 @@ class Runner:
             prior.check(bench, model)
         prefer = prior.variant if prior is not None else self.options.variant
         variant = bench.choose_variant(model.capabilities, model=model.ref.spec, prefer=prefer)
-        session = self._open(bench, variant, model, prior)
+        meter = EnergyMeter(self.options.energy) if self.options.energy is not None else None
+        if meter is not None:
+            meter.start()
+        try:
+            session = self._open(bench, variant, model, prior)
+        except BaseException:
+            if meter is not None:
+                meter.stop()
+            raise
+        session.meter = meter
         self._score_all(session, model)
         return self._finish(session)
 
@@ -280,7 +306,9 @@ class Runner:
     ) -> None:
         seconds = (session.record.timings.seconds or 0.0) + time.perf_counter() - session.started
         timings = Timings(started=session.record.timings.started, seconds=seconds, stages=session.stages)
-        self.store.finish(session.record.id, status=status, metrics=metrics, timings=timings)
+        measured = session.meter.stop() if session.meter is not None else None
+        energy = combine_energy(session.record.energy, measured)  # a resumed run adds to what it had
+        self.store.finish(session.record.id, status=status, metrics=metrics, timings=timings, energy=energy)
         emit(self.hooks, RunFinished(session.record.id, status, tuple(metrics), seconds, error))
 
     @staticmethod

@@ -20,6 +20,7 @@ The same database keeps the privacy-budget ledger of differential-privacy releas
 from ethos.records._base import RUN_ID_PATTERN, new_run_id
 from ethos.records._budget import BUDGET_EXCEEDED, BudgetSpend, BudgetStatus, DatasetRef, PrivacyLedger
 from ethos.records._compare import SIGNIFICANCE_RULE, Comparison, MetricDelta, Mismatch, compare_runs
+from ethos.records._energy import MEASURED_METHODS, combine_energy
 from ethos.records._environment import TRACKED_PACKAGES, Environment, git_revision
 from ethos.records._gate_rules import GateRule, GateRules, load_rules, parse_rules
 from ethos.records._gates import CheckResult, GateReport, RuleResult, RuleStatus, evaluate_gates
@@ -43,6 +44,7 @@ from ethos.records._summary import RunSummary
 
 __all__ = [
     "BUDGET_EXCEEDED",
+    "MEASURED_METHODS",
     "MIGRATIONS",
     "RUN_ID_PATTERN",
     "RUN_STATUSES",
@@ -74,6 +76,7 @@ __all__ = [
     "RuleStatus",
     "SampleResult",
     "Timings",
+    "combine_energy",
     "compare_runs",
     "evaluate_gates",
     "git_revision",

@@ -24,6 +24,7 @@ from ethos import __version__
 from ethos._util.hashing import file_sha256
 from ethos.errors import DataError, SchemaVersionError
 from ethos.records._base import RUN_ID_PATTERN, RecordModel, UtcDatetime, new_run_id, utc_now
+from ethos.records._energy import Energy
 from ethos.records._environment import Environment
 from ethos.types import MetricValue, ModelRef, Sample, Score
 
@@ -228,17 +229,6 @@ class Timings(RecordModel):
         return self
 
 
-class Energy(RecordModel):
-    """Energy a run used and the emissions it implies."""
-
-    kwh: float = Field(ge=0)
-    """Energy in kilowatt-hours."""
-    co2_g: float | None = Field(default=None, ge=0)
-    """Grams of CO₂-equivalent, when a carbon intensity was known."""
-    method: str
-    """How it was measured or estimated, e.g. ``rapl``, ``nvml``, ``codecarbon``, ``tdp-estimate``."""
-
-
 class RunRecord(RecordModel):
     """One run of one benchmark on one model: everything needed to trust, compare and redo it."""
 
@@ -273,7 +263,7 @@ class RunRecord(RecordModel):
     environment: Environment
     """Interpreter, platform, hardware, package versions and git revision."""
     energy: Energy | None = None
-    """Energy used, when measured or estimated."""
+    """Energy used, when measured or estimated, with the method (see :mod:`ethos.records._energy`)."""
     tags: tuple[str, ...] = ()
     """Free labels for finding runs, e.g. ``("nightly", "pr-123")``."""
 
