@@ -224,3 +224,25 @@ def test_when_a_real_seat_audit_ran_then_the_card_reports_its_metrics_and_energy
         assert card.data.co2_eq_emissions["emissions"] == pytest.approx(run["energy"]["co2_g"], abs=1e-6)
     else:
         assert "Evaluation (these audits): not measured." in text
+
+
+def test_when_strict_and_questions_remain_then_exit_1_after_writing_and_0_once_all_are_answered(
+    store: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "DATASHEET.md"
+    open_questions = run_cli("report", "datasheet", "--strict", "-o", str(out))
+    assert open_questions.exit_code == 1
+    _one_line_error(open_questions.stderr.splitlines()[-1], "unanswered questions")
+    assert out.exists()
+    from ethos.reports.datasheet import DATASHEET_QUESTIONS
+
+    answers = tmp_path / "datasheet.toml"
+    answers.write_text(
+        "\n".join(
+            f"[{s.key}]\n" + "".join(f'{q.key} = "answered"\n' for q in s.questions)
+            for s in DATASHEET_QUESTIONS.sections
+        )
+    )
+    done = run_cli("report", "datasheet", "--strict", "--questions", str(answers), "--json")
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["todo"] == 0

@@ -17,7 +17,7 @@ import typer
 
 from ethos._cli._common import HOME_OPTION, JSON_OPTION, settings_from_flags
 from ethos._cli._output import emit_json, err_console
-from ethos.errors import ConfigError, DataError
+from ethos.errors import ConfigError, DataError, GateFailed
 
 if TYPE_CHECKING:
     from ethos.pii.files import FileSummary
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["card", "datasheet", "gdpr", "transparency"]
 
 OUTPUT_OPTION = typer.Option(None, "--output", "-o", help="Write the document here [default: stdout].")
+STRICT_OPTION = typer.Option(
+    False, "--strict", help="Exit 1 while questions are unanswered (the document is written all the same)."
+)
 TEMPLATE_OPTION = typer.Option(None, "--template", help="Write a blank questions file here and exit.")
 QUESTIONS_OPTION = typer.Option(None, "--questions", help="Answers to the questions (TOML; see --template).")
 CONFIG_OPTION = typer.Option(None, "--config", help="The configuration (TOML; see --template).")
@@ -35,10 +38,13 @@ RUNS_OPTION = typer.Option(
     None,
     "--run",
     "--runs",
+    metavar="RUN",
     help="Runs to report (repeatable) [default: the latest finished run of each benchmark of the model].",
 )
-DATA_OPTION = typer.Option(None, "--data", help="A data file to measure (repeatable).")
-RECEIPT_OPTION = typer.Option(None, "--optout-receipt", help="A receipt of `ethos optout apply` (repeatable).")
+DATA_OPTION = typer.Option(None, "--data", metavar="FILE", help="A data file to measure (repeatable).")
+RECEIPT_OPTION = typer.Option(
+    None, "--optout-receipt", metavar="FILE", help="A receipt of `ethos optout apply` (repeatable)."
+)
 
 
 def card(  # noqa: PLR0913 - one parameter per command-line option
@@ -48,6 +54,7 @@ def card(  # noqa: PLR0913 - one parameter per command-line option
     output: Path | None = OUTPUT_OPTION,
     template: Path | None = TEMPLATE_OPTION,
     home: Path | None = HOME_OPTION,
+    strict: bool = STRICT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a Hugging Face model card (README.md) from the model's runs and your answers."""
@@ -65,7 +72,13 @@ def card(  # noqa: PLR0913 - one parameter per command-line option
     text = render_model_card(inputs)
     results = front_matter(inputs)["model-index"][0]["results"]
     metrics = sum(len(r["metrics"]) for r in results)
-    _deliver(text, output, as_json, {"model": model, "runs": [r.id for r in chosen], "model_index_metrics": metrics})
+    _deliver(
+        text,
+        output,
+        as_json,
+        {"model": model, "runs": [r.id for r in chosen], "model_index_metrics": metrics},
+        strict=strict,
+    )
 
 
 def datasheet(  # noqa: PLR0913 - one parameter per command-line option
@@ -73,9 +86,12 @@ def datasheet(  # noqa: PLR0913 - one parameter per command-line option
     data: list[Path] | None = DATA_OPTION,
     receipts: list[Path] | None = RECEIPT_OPTION,
     no_pii: bool = typer.Option(False, "--no-pii", help="Do not scan the data files for personal data."),
-    no_ner: bool = typer.Option(False, "--no-ner", help="Scan with patterns only (no spaCy pipeline)."),
+    no_ner: bool = typer.Option(
+        False, "--no-ner", envvar="ETHOS_PII_NO_NER", help="Scan with patterns only (no spaCy pipeline)."
+    ),
     output: Path | None = OUTPUT_OPTION,
     template: Path | None = TEMPLATE_OPTION,
+    strict: bool = STRICT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a datasheet (Gebru et al.) from your answers, with measured sizes, checksums and PII counts."""
@@ -88,7 +104,9 @@ def datasheet(  # noqa: PLR0913 - one parameter per command-line option
     found = read_receipts(receipts or [], files)
     text = render_datasheet(DatasheetInputs(answers, files, found))
     pii = {f.path: dict(f.pii_entities) if f.pii_entities is not None else None for f in files}
-    _deliver(text, output, as_json, {"files": [f.path for f in files], "pii": pii, "receipts": len(found)})
+    _deliver(
+        text, output, as_json, {"files": [f.path for f in files], "pii": pii, "receipts": len(found)}, strict=strict
+    )
 
 
 def transparency(
@@ -96,6 +114,7 @@ def transparency(
     output: Path | None = OUTPUT_OPTION,
     template: Path | None = TEMPLATE_OPTION,
     home: Path | None = HOME_OPTION,
+    strict: bool = STRICT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a transparency report: the system, its models' latest audits, data handling, contact."""
@@ -107,7 +126,7 @@ def transparency(
     specs = [str(e["spec"]) for e in answers.items("model") if "spec" in e]
     found = _latest(home, specs)
     text = render_transparency(TransparencyInputs(answers, found, benchmark_notes(), _today()))
-    _deliver(text, output, as_json, {"runs": [r.id for r in found]})
+    _deliver(text, output, as_json, {"runs": [r.id for r in found]}, strict=strict)
 
 
 def gdpr(  # noqa: PLR0913 - one parameter per command-line option
@@ -116,9 +135,10 @@ def gdpr(  # noqa: PLR0913 - one parameter per command-line option
     output: Path | None = OUTPUT_OPTION,
     template: Path | None = TEMPLATE_OPTION,
     home: Path | None = HOME_OPTION,
+    strict: bool = STRICT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Write a GDPR Art. 30 record of processing activities or an Art. 32 record of security measures."""
+    """Write a GDPR record: processing activities (Article 30) or security measures (Article 32)."""
     from ethos.reports.compliance import GDPR_QUESTIONS, GdprInputs, render_gdpr
 
     if _wrote_template(GDPR_QUESTIONS, template, as_json):
@@ -128,7 +148,7 @@ def gdpr(  # noqa: PLR0913 - one parameter per command-line option
     answers = _answers(GDPR_QUESTIONS, config)
     found = _latest(home, [])
     text = render_gdpr(GdprInputs(answers, found, benchmark_notes(), _today()), 30 if article == 30 else 32)  # noqa: PLR2004
-    _deliver(text, output, as_json, {"article": article, "runs": [r.id for r in found]})
+    _deliver(text, output, as_json, {"article": article, "runs": [r.id for r in found]}, strict=strict)
 
 
 def benchmark_notes() -> dict[str, BenchmarkNote]:
@@ -193,7 +213,7 @@ def _write(path: Path, text: str) -> None:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}; check the path and its folder") from None
 
 
-def _deliver(text: str, output: Path | None, as_json: bool, facts: dict[str, Any]) -> None:
+def _deliver(text: str, output: Path | None, as_json: bool, facts: dict[str, Any], *, strict: bool) -> None:
     from ethos.reports.card import count_todos
 
     todos = count_todos(text)
@@ -204,11 +224,13 @@ def _deliver(text: str, output: Path | None, as_json: bool, facts: dict[str, Any
             {"output": None if output is None else str(output), "todo": todos, **facts}
             | ({} if output is not None else {"text": text})
         )
-        return
-    if output is None:
+    elif output is None:
         sys.stdout.write(text)
     else:
         err_console.print(f"wrote {output} ({todos} questions left for a person, marked TODO)", markup=False)
+    if strict and todos:
+        where = output or "the document"
+        raise GateFailed(f"{where} has {todos} unanswered questions (marked TODO); answer them in the questions file")
 
 
 def measure_files(paths: list[Path], *, scan: bool, ner: bool, as_json: bool) -> list[FileStats]:
