@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ethos.pii.detect._config import AnalyzerConfig
+from ethos.pii.detect._names import CUE_SCORE, NerHit, repair
 from ethos.pii.detect._recognizer import Recognizer, recognizer
 from ethos.pii.detect.patterns.dates import is_timestamp
 from ethos.types import Explanation, Span
@@ -129,18 +130,20 @@ class SpacyNerRecognizer(Recognizer):
         with self._lock:  # one pipeline, one caller at a time
             docs = self._nlp.pipe((texts[i] for i in todo), batch_size=self.config.batch_size)
             for i, doc in zip(todo, docs, strict=True):
-                out[i] = [s for ent in doc.ents if (s := self._span(texts[i], ent)) is not None]
+                out[i] = [s for hit in repair(doc) if (s := self._span(texts[i], hit)) is not None]
         return out
 
-    def _span(self, text: str, ent: Any) -> Span | None:
-        entity = LABELS.get(ent.label_)
+    def _span(self, text: str, hit: NerHit) -> Span | None:
+        entity = LABELS.get(hit.label)
         if entity is None:
             return None
-        start, end = _trim(text, ent.start_char, ent.end_char)
+        start, end = _trim(text, hit.start, hit.end)
         if not _plausible(entity, text[start:end]) or (entity == "DATE_TIME" and is_timestamp(text, start, end)):
             return None
-        score = SCORES[entity]
-        return Span(start, end, entity, score, Explanation(recognizer=self.name, pattern=f"spaCy {ent.label_}",
+        cued = hit.rule.startswith("name after")
+        score = CUE_SCORE if cued else SCORES[entity]
+        pattern = hit.rule if cued else f"spaCy {hit.label}" + (f", {hit.rule}" if hit.rule else "")
+        return Span(start, end, entity, score, Explanation(recognizer=self.name, pattern=pattern,
                                                            original_score=score, note=self.config.spacy_model))
 
 
