@@ -101,6 +101,12 @@ class BrowserPage:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    """Every URL the page requested, in order (to prove it made no outside requests)."""
+
+    def requests_outside(self, origin: str) -> list[str]:
+        """The requested URLs that do not start with ``origin`` (``data:`` and ``blob:`` URLs aside)."""
+        return [u for u in self.requests if not u.startswith((origin, "data:", "blob:"))]
 
     @property
     def errors(self) -> list[str]:
@@ -125,6 +131,7 @@ def open_page(browser: Browser, *, width: int = 1280, height: int = 900) -> Iter
     page.on("console", watched._on_console)
     page.on("pageerror", lambda exc: watched.page_errors.append(str(exc)))
     page.on("requestfailed", lambda req: watched.failed_requests.append(f"{req.url}: {req.failure}"))
+    page.on("request", lambda req: watched.requests.append(req.url))
     try:
         yield watched
     finally:

@@ -66,6 +66,7 @@ def test_when_clicking_from_the_run_list_to_a_run_and_back_then_numbers_and_gate
         page.wait_for_url(server.url + "/")
         assert page.locator("tr.run-row").count() == len(records)
         assert watched.errors == []
+        assert watched.requests_outside(server.url) == []
 
 
 def test_when_opening_a_model_then_its_trend_plots_render_without_errors(browser, dashboard) -> None:
@@ -88,6 +89,7 @@ def test_when_opening_a_model_then_its_trend_plots_render_without_errors(browser
         assert all(traces == 1 for traces, _ in points)
         screenshot(page, "dashboard-model")
         assert watched.errors == []
+        assert watched.requests_outside(server.url) == []
 
 
 def test_when_clicking_a_trend_point_then_its_run_opens(browser, dashboard) -> None:
