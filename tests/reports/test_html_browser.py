@@ -1,5 +1,5 @@
-"""The HTML report (renderer ``html``) in headless Chromium: no console errors, no requests, the
-plots drawn (checked in the DOM), and every number shown equal to the record's.
+"""The HTML report (``ethos report run`` / ``history``) in headless Chromium: no console errors, no
+requests, the plots drawn (checked in the DOM), and every number shown equal to the record's.
 
 Screenshots go to the test artifacts (``$ETHOS_TEST_ARTIFACTS``, default ``build/test-artifacts/``).
 """
@@ -15,14 +15,11 @@ import pytest
 
 pytest.importorskip("jinja2")
 
-from ethos.records import MetricRecord, RunRecord  # noqa: E402
+from ethos.records import MetricRecord, RunRecord, RunStore  # noqa: E402
 from tests.helpers.browser import chromium, open_page, screenshot  # noqa: E402
+from tests.helpers.cli import run_cli  # noqa: E402
 from tests.helpers.records import make_record  # noqa: E402
-from tests.reports._dashboard_data import TINY, dashboard_records  # noqa: E402
-
-_render = pytest.importorskip(
-    "ethos.reports._render", reason="the HTML renderer (helper G's ethos.reports._render) is not there yet"
-)
+from tests.reports._dashboard_data import TINY, build_database  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +42,20 @@ def bias_run() -> RunRecord:
     return make_record("01JA00000000000000000000R1", n_samples=12, metrics=metrics)
 
 
-def render(runs: list[RunRecord], out: Path, **options: Any) -> Path:
-    return _render.render(runs, out, format="html", options=_render.ReportOptions(**options))
+def report(out: Path, *args: str) -> Path:
+    """Write a report with the real CLI (``ethos report ...``) into ``out``."""
+    result = run_cli("report", *args, "--output", str(out))
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.fixture
+def stored(ethos_home: Path) -> list[RunRecord]:
+    """The dashboard's runs plus :func:`bias_run`, in the database of this test's ETHOS_HOME."""
+    records = build_database(ethos_home / "ethos.db")
+    with RunStore(ethos_home / "ethos.db") as store:
+        store.save(bias_run())
+    return [*records, bias_run()]
 
 
 def metric_cells(page: Any) -> list[dict[str, Any]]:
@@ -108,10 +117,10 @@ def plotted(page: Any) -> list[dict[str, Any]]:
 
 
 def test_when_a_run_report_opens_in_chromium_then_plots_render_and_numbers_equal_the_record(
-    browser: Any, tmp_path: Path
+    browser: Any, tmp_path: Path, stored: list[RunRecord]
 ) -> None:
-    record = bias_run()
-    out = render([record], tmp_path / "run.html")
+    record = stored[-1]
+    out = report(tmp_path / "run.html", "run", record.id, "--examples", "0")
     with open_page(browser) as watched:
         watched.page.goto(out.as_uri())
         figures = plotted(watched.page)
@@ -123,9 +132,11 @@ def test_when_a_run_report_opens_in_chromium_then_plots_render_and_numbers_equal
         assert watched.requests_outside(out.as_uri()) == []
 
 
-def test_when_a_history_report_opens_in_chromium_then_its_trends_render(browser: Any, tmp_path: Path) -> None:
-    runs = [r for r in dashboard_records() if r.model.spec == TINY and r.status == "finished"]
-    out = render(runs, tmp_path / "history.html")
+def test_when_a_history_report_opens_in_chromium_then_its_trends_render(
+    browser: Any, tmp_path: Path, stored: list[RunRecord]
+) -> None:
+    runs = [r for r in stored if r.model.spec == TINY and r.status == "finished"]
+    out = report(tmp_path / "history.html", "history", "--model", TINY)
     with open_page(browser) as watched:
         watched.page.goto(out.as_uri())
         figures = plotted(watched.page)
@@ -137,9 +148,11 @@ def test_when_a_history_report_opens_in_chromium_then_its_trends_render(browser:
         assert watched.requests_outside(out.as_uri()) == []
 
 
-def test_when_plots_are_left_out_then_the_report_still_opens_cleanly(browser: Any, tmp_path: Path) -> None:
-    record = bias_run()
-    out = render([record], tmp_path / "run-no-plots.html", plots=False)
+def test_when_plots_are_left_out_then_the_report_still_opens_cleanly(
+    browser: Any, tmp_path: Path, stored: list[RunRecord]
+) -> None:
+    record = stored[-1]
+    out = report(tmp_path / "run-no-plots.html", "run", record.id, "--no-plots", "--examples", "0")
     with open_page(browser) as watched:
         watched.page.goto(out.as_uri())
         assert watched.page.evaluate("() => typeof window.Plotly") == "undefined"
