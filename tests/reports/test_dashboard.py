@@ -18,8 +18,8 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from ethos.errors import StoreError  # noqa: E402
 from ethos.records import RunRecord, RunStore, parse_rules  # noqa: E402
+from ethos.reports._plots import plotly_js_path  # noqa: E402
 from ethos.reports.dashboard import SECURITY_HEADERS, create_app  # noqa: E402
-from ethos.reports.dashboard._pages import plotly_js_path  # noqa: E402
 from tests.reports._dashboard_data import FAILED_RULE, LLAMA, REGRESSION_RULE, RULES, TINY, build_database  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
@@ -169,7 +169,10 @@ def test_when_opening_a_model_then_its_trends_cover_every_finished_run(client: T
     figures = re.findall(r'<script type="application/json" class="plot-data"[^>]*>(.*?)</script>', page.text, re.S)
     import json
 
-    by_title = {f["layout"]["title"]["text"]: f["data"][0] for f in map(json.loads, figures)}
+    by_title = {
+        f["layout"]["title"]["text"]: next(t for t in f["data"] if t["mode"] == "lines+markers")
+        for f in map(json.loads, figures)
+    }
     assert set(by_title) == {"stereoset · ss", "crows_pairs · metric_score"}
     ss = [r for r in db[1] if r.model.spec == TINY and r.benchmark.name == "stereoset"]
     assert by_title["stereoset · ss"]["y"] == [r.overall_metrics()[0].value for r in ss]

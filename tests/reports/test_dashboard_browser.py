@@ -86,7 +86,7 @@ def test_when_opening_a_model_then_its_trend_plots_render_without_errors(browser
             for b in ("crows_pairs", "stereoset")
         )
         assert sorted(n for _, n in points) == runs_per_benchmark
-        assert all(traces == 1 for traces, _ in points)
+        assert all(traces >= 1 for traces, _ in points)
         screenshot(page, "dashboard-model")
         assert watched.errors == []
         assert watched.requests_outside(server.url) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,33 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from ethos._util.deps import require
-from ethos.errors import MissingDependencyError
 from ethos.records import RunRecord, RunSummary
+from ethos.reports._plots import plotly_js_path
+from ethos.reports._view import fmt
 from ethos.reports.dashboard._gates import GateView
 from ethos.reports.dashboard._runs import ReadOnlyRuns
-from ethos.reports.dashboard._views import fmt, group_label, metric_rows, model_rows, trend_figures, version_label
+from ethos.reports.dashboard._views import group_label, metric_rows, model_rows, trend_figures, version_label
 
-__all__ = ["RUN_LIMIT", "Pages", "plotly_js_path"]
+__all__ = ["RUN_LIMIT", "Pages"]
 
 RUN_LIMIT = 200
 """Runs listed per page by default (newest first); the trends always use every run."""
 
 _TEMPLATES = Path(__file__).parent / "templates"
-
-
-def plotly_js_path() -> Path:
-    """The ``plotly.min.js`` bundled with the Plotly Python package (found without importing it).
-
-    Raises:
-        MissingDependencyError: Plotly is not installed.
-    """
-    spec = importlib.util.find_spec("plotly")
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for location in locations:
-        path = Path(location) / "package_data" / "plotly.min.js"
-        if path.is_file():
-            return path
-    raise MissingDependencyError("plotly", "reports", "the dashboard's plots (plotly.min.js)")
 
 
 def _when(value: datetime | None) -> str:
