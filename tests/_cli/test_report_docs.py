@@ -246,3 +246,36 @@ def test_when_strict_and_questions_remain_then_exit_1_after_writing_and_0_once_a
     done = run_cli("report", "datasheet", "--strict", "--questions", str(answers), "--json")
     assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["todo"] == 0
+
+
+def test_when_a_real_tabular_fairness_run_is_stored_then_the_card_reads_its_parity_metrics_and_group_rates(
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lines = ["sex,hired,qualified"]
+    for _ in range(300):
+        sex, qualified = str(rng.choice(["F", "M"])), int(rng.random() < 0.5)
+        lines.append(f"{sex},{int(rng.random() < 0.2 + 0.4 * qualified + (0.2 if sex == 'M' else 0.0))},{qualified}")
+    predictions = tmp_path / "preds.csv"
+    predictions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assessed = run_cli(
+        "fairness", "assess", str(predictions), "--y-pred", "hired", "--sensitive", "sex", "--y-true", "qualified",
+        "--n-boot", "200", "--seed", "0", "--json",
+    )  # fmt: skip
+    assert assessed.exit_code == 0, assessed.stderr
+    run_id = json.loads(assessed.stdout)["run_id"]
+    with RunStore(Path.cwd() / "ethos-home" / "ethos.db") as runs:
+        record = runs.get(run_id)
+    result = run_cli("report", "card", "-m", record.model.spec, "--json")
+    assert result.exit_code == 0, result.stderr
+    text = json.loads(result.stdout)["text"]
+    dpd = next(m for m in record.overall_metrics() if m.name == "demographic_parity_difference")
+    assert (
+        f"**fairness-tabular `demographic_parity_difference`** = {dpd.value:.4g} [{dpd.ci_low:.4g}, {dpd.ci_high:.4g}]"
+        in text
+    )
+    rate = next(m for m in record.metrics if m.name == "selection_rate" and m.group == {"sex": "F"})
+    assert f"| selection_rate | sex=F | {rate.value:.4g} |" in text
+    assert "- **fairness-tabular `count`**" not in text  # only headline metrics are read out

@@ -169,9 +169,21 @@ def benchmark_notes() -> dict[str, BenchmarkNote]:
         for cls in [benchmark_registry.get(name)]
     }
     notes[TABULAR_BENCHMARK] = BenchmarkNote(
-        TABULAR_BENCHMARK, "Fairness of a classic model's decisions from a predictions file (fairlearn)", ("fairness",)
+        TABULAR_BENCHMARK,
+        "Fairness of a classic model's decisions from a predictions file (fairlearn)",
+        ("fairness",),
+        _TABULAR_HEADLINE,
     )
     return notes
+
+
+_TABULAR_HEADLINE = (
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equal_opportunity_difference",
+    "four_fifths_rule_passed",
+)
 
 
 def _answers(questionnaire: Questionnaire, path: Path | None) -> Answers:

@@ -146,7 +146,9 @@ def _quantitative(inputs: ModelCardInputs) -> list[str]:
     out += ["", "### Disaggregated results", ""]
     for run in inputs.runs:
         headline = set(inputs.note(run).headline)
-        grouped = [m for m in run.metrics if m.group and (not headline or m.name in headline)]
+        grouped = [m for m in run.metrics if m.group]
+        # headline metrics per group when the run has them, else every disaggregated value (e.g. rates per group)
+        grouped = [m for m in grouped if m.name in headline] or grouped
         if not grouped:
             continue
         out += [f"**{run.benchmark.name}** (run `{run.id}`):", ""]

@@ -83,7 +83,12 @@ _BBQ = _Centred(
     "answers lean towards the social stereotype",
     "answers lean against the social stereotype",
 )
-_GAP = _Centred(0.0, "difference", "groups are treated differently", "groups are treated differently")
+_GAP = _Centred(
+    0.0,
+    "difference",
+    "the groups differ by more than sampling noise",
+    "the groups differ by more than sampling noise",
+)
 
 _READINGS: dict[str, Callable[[MetricRecord], str]] = {
     "ss": _STEREO,
@@ -102,6 +107,12 @@ _READINGS: dict[str, Callable[[MetricRecord], str]] = {
     "flip_rate": lambda m: "share of twin sets whose decision changed with the demographic cue alone; ideal 0.",
     "demographic_parity_difference": _GAP,
     "equalized_odds_difference": _GAP,
+    "equal_opportunity_difference": _GAP,
+    "four_fifths_rule_passed": lambda m: (
+        "1: every group's selection rate is at least 80% of the highest."
+        if m.value >= 1
+        else "0: some group's selection rate is below 80% of the highest (the four-fifths rule of thumb fails)."
+    ),
     "mean_score_gap": _GAP,
     "demographic_parity_ratio": lambda m: (
         "lowest over highest selection rate; ideal 1, below 0.8 fails the four-fifths rule."
