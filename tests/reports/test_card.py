@@ -222,3 +222,14 @@ def test_when_energy_carries_tracker_country_and_hardware_then_co2_metadata_and_
     }
     assert "| 0.002 | 0.11 | estimate (CPU cpu-load, RAM dimm-estimate) | 55 g/kWh (FRA) |" in text
     assert "- stereoset: CPU power estimated from load and TDP" in text
+
+
+def test_when_metrics_are_listed_then_each_headline_metric_says_what_it_does_and_does_not_mean() -> None:
+    from ethos.reports import metric_note
+
+    metrics = _card(_stereoset()).split("## Metrics")[1].split("## Evaluation data")[0]
+    for name in ("ss", "lms", "icat"):
+        note = metric_note("stereoset", name)
+        assert f"  - `{name}`: {note.means}" in metrics
+        assert f"*Does not mean:* {note.does_not_mean}" in metrics
+    assert "Variant `causal`: ll." in metrics

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ethos import __version__
 from ethos.records import MetricRecord
+from ethos.reports import CI_NOTE, metric_note
 from ethos.reports.card._front import audit_emissions, model_index_name
 from ethos.reports.card._inputs import ModelCardInputs, data_revision, headline_metrics
 from ethos.reports.card._markdown import answer_or_todo, bullet_answers, fmt_ci, fmt_num, table
@@ -20,6 +21,7 @@ __all__ = ["card_body"]
 MAX_GROUP_ROWS = 60
 """Disaggregated rows shown per run; the rest are counted, and stay in the run record."""
 _SHORT = 12
+_NOTED = 8  # metrics explained per benchmark
 
 
 def card_body(inputs: ModelCardInputs) -> str:
@@ -90,18 +92,18 @@ def _metrics(inputs: ModelCardInputs) -> list[str]:
         note = inputs.note(run)
         variant = run.settings.get("variant")
         how = note.variants.get(variant, "") if isinstance(variant, str) else ""
-        names = ", ".join(f"`{m.name}`" for m in headline_metrics(run, note)[:8])
         line = f"- **{run.benchmark.name}** v{run.benchmark.version}"
         line += f": {note.summary}." if note.summary else "."
         if isinstance(variant, str):
             line += f" Variant `{variant}`" + (f": {how}." if how else ".")
-        out.append(f"{line} Metrics: {names}.")
-    out += [
-        "",
-        "Intervals are those each run recorded (Ethos benchmarks use seeded bootstrap 95% intervals); "
-        "a metric without an interval has none on record.",
-        "",
-    ]
+        out.append(line)
+        shown = [m.name for m in headline_metrics(run, note)]
+        for name in list(dict.fromkeys(n for n in shown if not note.headline or n in note.headline))[:_NOTED]:
+            meaning = metric_note(run.benchmark.name, name)
+            ideal = f" Ideal: {meaning.ideal}." if meaning.ideal else ""
+            source = f" ({meaning.reference})" if meaning.reference else ""
+            out.append(f"  - `{name}`: {meaning.means}{ideal} *Does not mean:* {meaning.does_not_mean}{source}")
+    out += ["", CI_NOTE, ""]
     return out + bullet_answers(inputs.answers, inputs.answers.questionnaire.section("metrics"))
 
 
