@@ -100,23 +100,33 @@ def _wait_for_url(proc: subprocess.Popen[str]) -> str:
     raise AssertionError(f"the dashboard did not start: {proc.stderr.read() if proc.stderr else ''}")
 
 
-def test_when_serving_then_pages_load_and_ctrl_c_stops_cleanly(ethos_home: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_when_serving_then_pages_load_the_browser_opens_and_a_signal_stops_cleanly(
+    ethos_home: Path, tmp_path: Path, stop: signal.Signals
+) -> None:
     build_database(ethos_home / "ethos.db")
     rules = tmp_path / "gates.toml"
     rules.write_text(RULES, encoding="utf-8")
+    opened = tmp_path / "opened.txt"
+    # Python's webbrowser runs $BROWSER with %s replaced by the URL: a stand-in that records it.
+    browser = f"{sys.executable} -c \"import sys; open(sys.argv[1], 'w').write(sys.argv[2])\" {opened} %s"
     proc = subprocess.Popen(  # noqa: S603 - fixed interpreter, test-controlled arguments
-        [sys.executable, "-m", "ethos._cli.main", "dashboard", "--port", "0", "--rules", str(rules)],
+        [sys.executable, "-m", "ethos._cli.main", "dashboard", "--port", "0", "--rules", str(rules), "--open"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", "BROWSER": browser},
     )
     try:
         url = _wait_for_url(proc)
         assert url.startswith("http://127.0.0.1:")
         page = httpx.get(url, timeout=10, trust_env=False)
         assert page.status_code == 200 and "stereoset ss at most 0.6" in page.text
-        proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 20
+        while not (opened.exists() and opened.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert opened.read_text() == url
+        proc.send_signal(stop)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
