@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -98,14 +99,36 @@ def show(run_id: str = ID_ARGUMENT, home: Path | None = HOME_OPTION, as_json: bo
     table("metrics", ["metric", "group", "value", "CI", "n"], [_metric_row(m) for m in record.metrics])
 
 
+IDS_ARGUMENT = typer.Argument(..., help="Run ids, or unique prefixes (one without --mlflow).")
+MLFLOW_OPTION = typer.Option(
+    None, "--mlflow", help="Log the runs to this MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000."
+)
+EXPERIMENT_OPTION = typer.Option("ethos", "--experiment", help="MLflow experiment (created when missing).")
+
+
 @app.command("export")
-def export(
-    run_id: str = ID_ARGUMENT,
+def export(  # noqa: PLR0913 - one parameter per command-line option
+    run_ids: list[str] = IDS_ARGUMENT,
     output: Path | None = OUTPUT_OPTION,
+    mlflow: str | None = MLFLOW_OPTION,
+    experiment: str = EXPERIMENT_OPTION,
     home: Path | None = HOME_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Export a whole run record, samples included, as JSON (to stdout, or to a file with -o)."""
+    """Export a run record as JSON (stdout, or -o FILE), or runs to MLflow with --mlflow URI."""
+    if mlflow is not None:
+        if output is not None:
+            raise ConfigError("--mlflow and --output are two different exports; give one of them")
+        _export_mlflow(run_ids, mlflow, experiment, home=home, as_json=as_json)
+        return
+    if len(run_ids) != 1:
+        raise ConfigError(
+            f"a JSON export takes one run, not {len(run_ids)}; several runs go to MLflow with --mlflow URI"
+        )
+    _export_json(run_ids[0], output, home=home, as_json=as_json)
+
+
+def _export_json(run_id: str, output: Path | None, *, home: Path | None, as_json: bool) -> None:
     from ethos._util.atomic import atomic_write_text
 
     with _open_store(settings_from_flags(home).db_path) as store:
@@ -122,6 +145,22 @@ def export(
         emit_json({"id": record.id, "path": str(output), "sample_count": len(record.samples)})
         return
     console.print(f"exported run {record.id} ({len(record.samples)} samples) to {output}")
+
+
+def _export_mlflow(run_ids: list[str], uri: str, experiment: str, *, home: Path | None, as_json: bool) -> None:
+    from ethos._cli.runs_mlflow import export_runs
+
+    with _open_store(settings_from_flags(home).db_path) as store:
+        records = [store.get(run_id) for run_id in dict.fromkeys(run_ids)]
+    done = export_runs(records, uri, experiment=experiment)
+    if as_json:
+        emit_json({"uri": uri, "experiment": experiment, "runs": [asdict(e) for e in done]})
+        return
+    for item in done:
+        logged = f": {item.metrics} metrics, artifacts {', '.join(item.artifacts)}" if item.artifacts else ""
+        console.print(Text(f"{item.action} MLflow run {item.mlflow_run_id} for run {item.run_id}{logged}"))
+    if any("report.html" not in e.artifacts for e in done if e.action != "unchanged"):
+        err_console.print(Text("note: no HTML report attached (install 'ethos[reports]' to attach one)"))
 
 
 @app.command("compare")
