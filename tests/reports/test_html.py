@@ -169,7 +169,8 @@ def test_when_sample_text_has_no_masker_then_it_is_left_out_with_a_note() -> Non
 def test_when_sample_text_has_a_masker_then_only_its_output_is_shown() -> None:
     samples = [make_sample(i, value=float(i)) for i in range(3)]
     samples = [
-        s.model_copy(update={"detail": {"output": f"Call Ann on 0{s.index}20 7946 0958", "tokens": 9}}) for s in samples
+        s.model_copy(update={"detail": {"output": f"Call Ann on 0{s.index}20 7946 0958", "tokens": 9 + s.index}})
+        for s in samples
     ]
     text = parse(html_of([bias_run(samples=samples)], plots=False, mask=lambda t: re.sub(r"\d", "#", t))).page_text
     assert "7946" not in text and "Call Ann on #### #### ####" in text and "tokens" in text
@@ -225,3 +226,11 @@ def test_when_a_format_is_unknown_then_the_error_lists_the_renderers() -> None:
 def test_when_a_run_report_is_asked_for_several_runs_then_it_is_refused() -> None:
     with pytest.raises(ConfigError, match="exactly one run"):
         html_of([bias_run(), make_record("01JA0000000000000000000002")], kind="run")
+
+
+def test_when_a_text_field_is_the_same_in_every_sample_then_it_describes_the_run_and_is_not_an_example_text() -> None:
+    samples = [make_sample(i, value=float(i)) for i in range(4)]
+    samples = [s.model_copy(update={"detail": {"variant": "causal-ll", "tokens": s.index}}) for s in samples]
+    called: list[str] = []
+    page = parse(html_of([bias_run(samples=samples)], plots=False, mask=lambda t: called.append(t) or t))
+    assert called == [] and "left out" not in page.page_text and "tokens" in page.page_text

@@ -8,6 +8,7 @@ the file's suffix. Sample text in the 'worst examples' is masked with ``ethos.pi
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -153,6 +154,7 @@ def pii_masker() -> Callable[[str], str] | None:
         return None
     config = AnalyzerConfig(spacy_model=spacy_model)
 
+    @functools.lru_cache(maxsize=1024)
     def mask(text: str) -> str:
         from ethos.pii import cached_analyzer
         from ethos.pii.anonymize import Anonymizer

@@ -3,7 +3,9 @@
 Sample text (string fields of a sample's ``detail`` and its error message) may hold personal data,
 so it is shown only through a ``mask`` callable that the caller passes in (the CLI passes an
 ``ethos.pii`` anonymizer when ``ethos[pii]`` is installed). Without one, text is left out and the
-report says so; clear text is never shown. Nested JSON in ``detail`` is left out too.
+report says so; clear text is never shown. Nested JSON in ``detail`` is left out too, and so are
+fields with the same value in every sample (such as the variant): they describe the run, not the
+sample, and the run's header already shows what matters.
 """
 
 from __future__ import annotations
@@ -82,15 +84,25 @@ def worst_examples(run: RunRecord, count: int, mask: Callable[[str], str] | None
         return ExampleSection(key, ())
     middle = statistics.median(s.values[key] for s in scored)
     chosen = sorted(scored, key=lambda s: (-abs(s.values[key] - middle), s.index))[:count]
-    has_text = any(isinstance(v, str) for s in chosen for v in s.detail.values())
+    constant = _constant_fields(scored)
+    has_text = any(isinstance(v, str) and k not in constant for s in chosen for k, v in s.detail.items())
     note = NO_MASK_NOTE if has_text and mask is None else ""
-    return ExampleSection(key, tuple(_example(s, key, mask) for s in chosen), note)
+    return ExampleSection(key, tuple(_example(s, key, mask, constant) for s in chosen), note)
 
 
-def _example(sample: SampleResult, key: str, mask: Callable[[str], str] | None) -> Example:
+def _constant_fields(samples: list[SampleResult]) -> set[str]:
+    if len(samples) < _BINARY:
+        return set()
+    first = samples[0].detail
+    return {k for k, v in first.items() if all(s.detail.get(k, None) == v for s in samples[1:])}
+
+
+def _example(sample: SampleResult, key: str, mask: Callable[[str], str] | None, constant: set[str]) -> Example:
     text: list[tuple[str, str]] = []
     numbers: list[tuple[str, str]] = []
     for name, value in sample.detail.items():
+        if name in constant:
+            continue
         if isinstance(value, str):
             if mask is not None:
                 shown = mask(value)
