@@ -163,7 +163,7 @@ def test_when_sample_text_has_no_masker_then_it_is_left_out_with_a_note() -> Non
     samples = [make_sample(i) for i in range(3)]
     samples = [s.model_copy(update={"detail": {"output": f"Call Ann on 0{s.index}20 7946 0958"}}) for s in samples]
     text = parse(html_of([bias_run(samples=samples)], plots=False)).page_text
-    assert "7946" not in text and "left out" in text
+    assert "7946" not in text and "no personal-data masker" in text
 
 
 def test_when_sample_text_has_a_masker_then_only_its_output_is_shown() -> None:
@@ -233,4 +233,4 @@ def test_when_a_text_field_is_the_same_in_every_sample_then_it_describes_the_run
     samples = [s.model_copy(update={"detail": {"variant": "causal-ll", "tokens": s.index}}) for s in samples]
     called: list[str] = []
     page = parse(html_of([bias_run(samples=samples)], plots=False, mask=lambda t: called.append(t) or t))
-    assert called == [] and "left out" not in page.page_text and "tokens" in page.page_text
+    assert called == [] and "no personal-data masker" not in page.page_text and "tokens" in page.page_text
