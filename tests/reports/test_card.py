@@ -233,3 +233,12 @@ def test_when_metrics_are_listed_then_each_headline_metric_says_what_it_does_and
         assert f"  - `{name}`: {note.means}" in metrics
         assert f"*Does not mean:* {note.does_not_mean}" in metrics
     assert "Variant `causal`: ll." in metrics
+
+
+def test_when_an_interval_is_undefined_then_model_index_leaves_it_out_and_the_body_shows_n_a() -> None:
+    metric = MetricRecord(name="metric_score", value=52.0, ci_low=float("nan"), ci_high=float("nan"), n=10)
+    text = _card(_crows(metrics=[metric]))
+    [result] = model_index_to_eval_results(ModelCard(text).data.to_dict()["model-index"])[1]
+    assert result.metric_args == {"run_id": "01JBBBBBBBBBBBBBBBBBBBBBBB", "n": 10}
+    assert "| crows_pairs | metric_score | 52 | [n/a, n/a] | 10 |" in text
+    assert "ideal 50; no interval was recorded, so chance cannot be ruled out." in text

@@ -68,7 +68,7 @@ def _result(inputs: ModelCardInputs, run: RunRecord) -> dict[str, Any]:
         if not math.isfinite(m.value):
             continue  # an undefined value has no place in a leaderboard entry; the body says it is undefined
         args: dict[str, Any] = {"run_id": run.id}
-        if m.ci_low is not None and m.ci_high is not None:
+        if m.ci_low is not None and m.ci_high is not None and math.isfinite(m.ci_low) and math.isfinite(m.ci_high):
             args |= {"ci_low": m.ci_low, "ci_high": m.ci_high}
         if m.n is not None:
             args["n"] = m.n

@@ -45,7 +45,7 @@ class _Centred:
 def _side(m: MetricRecord, ideal: float) -> str:
     if not math.isfinite(m.value):
         return "undefined"
-    if m.ci_low is None or m.ci_high is None:
+    if m.ci_low is None or m.ci_high is None or not (math.isfinite(m.ci_low) and math.isfinite(m.ci_high)):
         return "unknown"
     if m.ci_low > ideal:
         return "above"
