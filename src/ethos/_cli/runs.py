@@ -99,11 +99,16 @@ def show(run_id: str = ID_ARGUMENT, home: Path | None = HOME_OPTION, as_json: bo
     table("metrics", ["metric", "group", "value", "CI", "n"], [_metric_row(m) for m in record.metrics])
 
 
-IDS_ARGUMENT = typer.Argument(..., help="Run ids, or unique prefixes (one without --mlflow).")
+IDS_ARGUMENT = typer.Argument(..., metavar="RUN_ID", help="Run ids or unique prefixes (one without --mlflow).")
 MLFLOW_OPTION = typer.Option(
-    None, "--mlflow", help="Log the runs to this MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000."
+    None,
+    "--mlflow",
+    metavar="URI",
+    help="Log the runs to this MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000.",
 )
-EXPERIMENT_OPTION = typer.Option("ethos", "--experiment", help="MLflow experiment (created when missing).")
+EXPERIMENT_OPTION = typer.Option(
+    "ethos", "--experiment", metavar="NAME", help="MLflow experiment (created when missing)."
+)
 
 
 @app.command("export")
