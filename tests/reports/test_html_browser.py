@@ -61,7 +61,7 @@ def stored(ethos_home: Path) -> list[RunRecord]:
 def metric_cells(page: Any) -> list[dict[str, Any]]:
     return page.evaluate(
         """() => Array.from(document.querySelectorAll('tr[data-metric]')).map(tr => ({
-            name: tr.dataset.metric, group: tr.dataset.group,
+            name: tr.dataset.metric, group: tr.dataset.group, run: tr.dataset.run ?? null,
             cells: Object.fromEntries(Array.from(tr.querySelectorAll('td[data-field]')).map(
                 td => [td.dataset.field, {value: td.dataset.value ?? null, text: td.textContent.trim()}]))
         }))"""
@@ -74,8 +74,10 @@ def _shown(value: float | None) -> str:
     return "undefined" if value != value else f"{value:.4g}"  # noqa: PLR0124 - NaN check
 
 
-def assert_numbers_match(rows: list[dict[str, Any]], record: RunRecord) -> None:
-    by_key = {(m.name, json.dumps(m.group, sort_keys=True)): m for m in record.metrics}
+def assert_numbers_match(rows: list[dict[str, Any]], record: RunRecord, *, overall_only: bool = False) -> None:
+    """Every shown number equals the record's, and every (overall) metric of the record is shown."""
+    metrics = record.overall_metrics() if overall_only else record.metrics
+    by_key = {(m.name, json.dumps(m.group, sort_keys=True)): m for m in metrics}
     seen = set()
     for row in rows:
         try:
@@ -143,6 +145,10 @@ def test_when_a_history_report_opens_in_chromium_then_its_trends_render(
         assert figures and all(f["drawn"] >= 1 for f in figures), figures
         shown_points = sum(f["points"] for f in figures)
         assert shown_points >= sum(len(r.overall_metrics()) for r in runs)
+        rows = metric_cells(watched.page)
+        assert {row["run"] for row in rows} == {r.id for r in runs}
+        for record in runs:
+            assert_numbers_match([row for row in rows if row["run"] == record.id], record, overall_only=True)
         screenshot(watched.page, "html-report-history")
         assert watched.errors == []
         assert watched.requests_outside(out.as_uri()) == []
