@@ -106,13 +106,15 @@ def repair(doc: Any) -> list[NerHit]:
         else:
             others.append((s, e, label))
     taken = [False] * len(tok.text)
-    for s, e, _ in others:
-        taken[s:e] = [True] * (e - s)
+    for s, e, label in others:  # a one-word ORG/GPE … next to a name may be part of it ("Chantal" van der Dussen)
+        if not (e - s == 1 and label in _RELABEL and tok.part(s)):
+            taken[s:e] = [True] * (e - s)
     grown = [(*_extend(tok, s, e, taken), s, e, rule) for s, e, rule in persons]
     persons = [(s, e, rule or ("extended" if (s, e) != (s0, e0) else "")) for s, e, s0, e0, rule in grown]
     for s, e, _ in persons:
         taken[s:e] = [True] * (e - s)
     persons.extend(_second_chance(tok, taken))
+    others = [o for o in others if not any(o[0] < e and s < o[1] for s, e, _ in persons)]
     hits = [NerHit(*tok.chars(s, e), "PERSON", rule) for s, e, rule in _merge(tok, persons)]
     hits.extend(NerHit(*tok.chars(s, e), label) for s, e, label in others)
     return sorted(hits, key=lambda h: h.start)
@@ -148,26 +150,28 @@ def _clean(tok: _Tokens, s: int, e: int) -> list[tuple[int, int, str]]:
 
 
 def _extend(tok: _Tokens, s: int, e: int, taken: Sequence[bool]) -> tuple[int, int]:
-    """Grow ``[s, e)`` over adjacent name parts (with particles or hyphens between them)."""
-    while e - s < MAX_NAME_TOKENS and s > 0:
-        j = s - 1
-        if tok.joined(j) and not taken[j] and tok.part(j):
-            s = j
-        elif j > 0 and (tok.particle(j) or tok.text[j] in _CONNECTORS) and tok.joined(j) and tok.joined(j - 1) \
-                and not taken[j - 1] and tok.part(j - 1):
-            s = j - 1
-        else:
-            break
-    n = len(tok.text)
-    while e - s < MAX_NAME_TOKENS and e < n:
-        if tok.joined(e - 1) and not taken[e] and tok.part(e):
-            e += 1
-        elif e + 1 < n and (tok.particle(e) or tok.text[e] in _CONNECTORS) and tok.joined(e - 1) \
-                and tok.joined(e) and not taken[e + 1] and tok.part(e + 1):
-            e += 2
-        else:
-            break
+    """Grow ``[s, e)`` over adjacent name parts, with up to two particles or a hyphen before each."""
+    while e - s < MAX_NAME_TOKENS and (k := _next_part(tok, s - 1, -1, taken)) is not None:
+        s = k
+    while e - s < MAX_NAME_TOKENS and (k := _next_part(tok, e, 1, taken)) is not None:
+        e = k + 1
     return s, e
+
+
+def _next_part(tok: _Tokens, i: int, step: int, taken: Sequence[bool]) -> int | None:
+    """Index of the name part at ``i`` (or after particles/hyphens from ``i``), going ``step``; else ``None``."""
+    skipped = 0
+    while 0 <= i < len(tok.text) and skipped <= 2:
+        gap = i if step < 0 else i - 1  # tokens gap and gap + 1 must be on one line, close together
+        if not tok.joined(gap):
+            return None
+        if not taken[i] and tok.part(i):
+            return i
+        if not (tok.particle(i) or tok.text[i] in _CONNECTORS):
+            return None
+        skipped += 1
+        i += step
+    return None
 
 
 def _merge(tok: _Tokens, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
