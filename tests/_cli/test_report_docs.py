@@ -279,3 +279,12 @@ def test_when_a_real_tabular_fairness_run_is_stored_then_the_card_reads_its_pari
     rate = next(m for m in record.metrics if m.name == "selection_rate" and m.group == {"sex": "F"})
     assert f"| selection_rate | sex=F | {rate.value:.4g} |" in text
     assert "- **fairness-tabular `count`**" not in text  # only headline metrics are read out
+
+
+def test_when_the_template_path_exists_then_it_is_not_overwritten(tmp_path: Path) -> None:
+    answers = tmp_path / "card.toml"
+    answers.write_text('[metadata]\nlicense = "mit"\n')
+    result = run_cli("report", "card", "--template", str(answers))
+    assert result.exit_code == 2
+    _one_line_error(result.stderr, f"{answers} already exists")
+    assert answers.read_text() == '[metadata]\nlicense = "mit"\n'

@@ -208,6 +208,8 @@ def _today() -> str:
 def _wrote_template(questionnaire: Questionnaire, template: Path | None, as_json: bool) -> bool:
     if template is None:
         return False
+    if template.exists():  # it may hold answers: never overwrite them with blanks
+        raise ConfigError(f"{template} already exists; choose another path for the blank template, or delete it first")
     _write(template, questionnaire.template() + "\n")
     if as_json:
         emit_json({"template": str(template)})
