@@ -87,7 +87,10 @@ def test_when_the_art30_record_is_written_then_each_activity_has_items_b_to_g_an
     assert text.startswith("# Record of processing activities (GDPR Art. 30): Acme")
     assert "## Activity 1: Support chat" in text
     assert "| (c) categories of personal data | contact data, chat content |" in text
-    assert f"| (d) categories of recipients | {TODO_MARK} |" in text
+    assert (
+        f"| (d) categories of recipients | {TODO_MARK} To which categories of recipients are the data disclosed? |"
+        in text
+    )
     assert "| (g) security measures | see the Art. 32 record" in text
     assert "metric_score = 55.5 [53.5, 57.5]" in text and "hf:./internal" not in text
 

@@ -36,10 +36,9 @@ def audit_table(runs: Sequence[RunRecord], notes: Mapping[str, BenchmarkNote]) -
     rows = []
     for run in runs:
         note = notes.get(run.benchmark.name) or BenchmarkNote(run.benchmark.name)
-        shown = [
-            f"{m.name} = {fmt_num(m.value)}" + (f" {fmt_ci(m)}" if fmt_ci(m) else "")
-            for m in headline_metrics(run, note)[:_SHOWN]
-        ]
+        ordered = headline_metrics(run, note)
+        chosen = [m for m in ordered if m.name in note.headline] or ordered
+        shown = [f"{m.name} = {fmt_num(m.value)}" + (f" {fmt_ci(m)}" if fmt_ci(m) else "") for m in chosen[:_SHOWN]]
         finished = run.finished_at.date().isoformat() if run.finished_at else ""
         rows.append(
             (

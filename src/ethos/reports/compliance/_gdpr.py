@@ -153,12 +153,14 @@ def _activity(index: int, entry: Mapping[str, Answer], inputs: GdprInputs, measu
     role = (inputs.answers.text("organisation", "role") or "").lower()
     rows: list[tuple[str, str]] = []
     if role == "processor" or "controller" in entry:
-        rows.append(("controller (Art. 30(2)(a))", display(entry.get("controller")) or TODO_MARK))
+        rows.append(("controller (Art. 30(2)(a))", display(entry.get("controller")) or f"{TODO_MARK} on whose behalf?"))
+    section = inputs.answers.questionnaire.section("activity")
     for item, key in _ART30_ROWS:
         value = display(entry.get(key))
         if value is None and key == "measures" and measures_answered:
             value = "see the Art. 32 record (`ethos report gdpr --article 32`)"
-        rows.append((item, value or TODO_MARK))
+        question = section.question(key)
+        rows.append((item, value or f"{TODO_MARK} {question.text if question else key}"))
     out += table(["Art. 30(1)", "entry"], rows)
     systems = entry.get("systems")
     if isinstance(systems, tuple):
