@@ -306,3 +306,24 @@ def test_when_there_are_more_runs_than_the_limit_then_the_newest_show_with_a_not
     assert "Showing the newest 2 of 7 runs" in page
     everything = client.get("/", params={"limit": "0"}).text
     assert len(run_rows(everything)) == 7 and "Showing the newest" not in everything
+
+
+def test_when_a_run_has_an_earlier_run_then_its_change_and_significance_are_shown(client: TestClient, db) -> None:
+    from ethos.records import compare_runs
+
+    records = {r.id: r for r in db[1]}
+    previous, current = records["01JA00000000000000000000S2"], records["01JA00000000000000000000S3"]
+    page = client.get(f"/runs/{current.id}").text
+    assert f'href="/runs/{previous.id}"' in page
+    [expected] = compare_runs(previous, current).deltas
+    assert expected.delta is not None and expected.significant is True
+    cells, cell_attrs = next(
+        (c, ca) for a, c, ca in parse(page).rows if a.get("data-metric") == "ss" and a["data-group"] == "(all)"
+    )
+    assert float(cell_attrs[4]["data-delta"]) == expected.delta
+    assert cells[4].startswith(f"{expected.delta:+.4g}") and cells[5] == "yes"
+
+
+def test_when_a_run_is_the_first_of_its_model_and_benchmark_then_no_change_is_shown(client: TestClient) -> None:
+    page = client.get("/runs/01JA00000000000000000000S1").text
+    assert 'id="compared-with"' not in page and "change since previous" not in page

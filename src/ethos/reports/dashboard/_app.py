@@ -112,7 +112,9 @@ async def _run(request: Request) -> Response:
     record = state.runs.header(run_id) if summary is not None else None
     if summary is None or record is None:
         raise HTTPException(404, f"no run {run_id!r} in {state.runs.path}")
-    return HTMLResponse(state.pages.run(record, summary, state.gates()))
+    previous_id = state.runs.previous_finished(record)
+    previous = state.runs.header(previous_id) if previous_id is not None else None
+    return HTMLResponse(state.pages.run(record, summary, state.gates(), previous))
 
 
 async def _model(request: Request) -> Response:

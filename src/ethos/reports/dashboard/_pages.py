@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from ethos._util.deps import require
-from ethos.records import RunRecord, RunSummary
+from ethos.records import RunRecord, RunSummary, compare_runs
 from ethos.reports._plots import plotly_js_path
 from ethos.reports._view import fmt
 from ethos.reports.dashboard._gates import GateView
 from ethos.reports.dashboard._runs import ReadOnlyRuns
-from ethos.reports.dashboard._views import group_label, metric_rows, model_rows, trend_figures, version_label
+from ethos.reports.dashboard._views import group_label, metric_rows, model_rows, signed, trend_figures, version_label
 
 __all__ = ["RUN_LIMIT", "Pages"]
 
@@ -54,7 +54,9 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        env.filters.update(fmt=fmt, group=group_label, when=_when, seconds=_seconds, version=version_label)
+        env.filters.update(
+            fmt=fmt, signed=signed, group=group_label, when=_when, seconds=_seconds, version=version_label
+        )
         return cls(env=env, plotly_js=plotly_js_path())
 
     def _render(self, name: str, **context: Any) -> str:
@@ -85,14 +87,19 @@ class Pages:
             failed=gates.failed_runs() if gates is not None else set(),
         )
 
-    def run(self, record: RunRecord, summary: RunSummary, gates: GateView | None) -> str:
-        """One run: header, overall metrics, per-group metrics and the gate results that read it."""
-        rows = metric_rows(record.id, record.metrics, gates)
+    def run(
+        self, record: RunRecord, summary: RunSummary, gates: GateView | None, previous: RunRecord | None = None
+    ) -> str:
+        """One run: header, overall metrics (with the change since ``previous``), per-group metrics, gates."""
+        comparison = compare_runs(previous, record) if previous is not None else None
+        rows = metric_rows(record.id, record.metrics, gates, comparison)
         return self._render(
             "run.html",
             title=f"Run {record.id}",
             run=record,
             summary=summary,
+            previous=previous,
+            comparison=comparison,
             overall=[r for r in rows if not r.metric.group],
             grouped=[r for r in rows if r.metric.group],
             gate_results=gates.for_run(record.id) if gates is not None else [],

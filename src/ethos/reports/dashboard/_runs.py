@@ -21,8 +21,9 @@ from urllib.parse import quote
 from ethos.errors import SchemaVersionError, StoreError
 from ethos.records import RunRecord, RunSummary, migration_names
 
-# The summary query and the error wording are the run store's own, so the dashboard reads exactly
+# The summary query, time format and error wording are the run store's own, so the dashboard reads exactly
 # what `ethos runs list` reads and fails the way it fails.
+from ethos.records._base import format_utc
 from ethos.records._db import BUSY_TIMEOUT_S, applied_migrations, store_error
 from ethos.records._summary import SUMMARY_SELECT, summary_filters, summary_from_row
 
@@ -34,6 +35,11 @@ _LATEST_FINISHED = (
     " (PARTITION BY model_spec, benchmark ORDER BY created_at DESC, id DESC) AS k FROM runs"
     " WHERE status = 'finished' AND benchmark IN (SELECT value FROM json_each(?)))"
     " WHERE k <= ? ORDER BY model_spec, benchmark, k"
+)
+
+_PREVIOUS_FINISHED = (
+    "SELECT id FROM runs WHERE model_spec = ? AND benchmark = ? AND status = 'finished'"
+    " AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT 1"
 )
 
 
@@ -185,6 +191,14 @@ class ReadOnlyRuns:
             for model, benchmark, run_id in conn.execute(_LATEST_FINISHED, (json.dumps(list(benchmarks)), per)):
                 found.setdefault(model, {}).setdefault(benchmark, []).append(run_id)
         return found
+
+    def previous_finished(self, run: RunRecord) -> str | None:
+        """The id of the newest finished run of the same model and benchmark created before ``run``."""
+        created = format_utc(run.created_at)
+        params = (run.model.spec, run.benchmark.name, created, created, run.id)
+        with self._read() as conn:
+            row = conn.execute(_PREVIOUS_FINISHED, params).fetchone()
+        return None if row is None else str(row[0])
 
     def version(self) -> int:
         """A number that changes whenever another connection commits to the database (for caches)."""

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ethos.records import MetricRecord, RuleResult, RunSummary
+from ethos.records import Comparison, MetricDelta, MetricRecord, RuleResult, RunSummary
 from ethos.reports._plots import TrendPoint, group_label, trend_figure
-from ethos.reports.dashboard._gates import GateView
+from ethos.reports.dashboard._gates import GateView, group_key
 from ethos.reports.dashboard._runs import ModelStats
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "group_label",
     "metric_rows",
     "model_rows",
+    "signed",
     "trend_figures",
     "version_label",
 ]
@@ -39,10 +40,11 @@ def version_label(summary: RunSummary) -> str:
 
 @dataclass(frozen=True)
 class MetricRow:
-    """One metric of a run, with the rules that judged it."""
+    """One metric of a run, with the rules that judged it and its change since the previous run."""
 
     metric: MetricRecord
     gates: tuple[RuleResult, ...] = ()
+    change: MetricDelta | None = None
 
     @property
     def group(self) -> str:
@@ -55,13 +57,23 @@ class MetricRow:
         return tuple(r for r in self.gates if r.status == "fail")
 
 
-def metric_rows(run_id: str, metrics: Sequence[MetricRecord], gates: GateView | None) -> list[MetricRow]:
-    """The run's metrics in record order, each with its gate results."""
+def metric_rows(
+    run_id: str, metrics: Sequence[MetricRecord], gates: GateView | None, comparison: Comparison | None = None
+) -> list[MetricRow]:
+    """The run's metrics in record order, each with its gate results and its delta in ``comparison``."""
+    changes = {} if comparison is None else {(d.name, group_key(d.group)): d for d in comparison.deltas}
     rows = []
     for m in metrics:
         judged = tuple(gates.for_metric(run_id, m.name, m.group)) if gates is not None else ()
-        rows.append(MetricRow(m, judged))
+        rows.append(MetricRow(m, judged, changes.get((m.name, group_key(m.group)))))
     return rows
+
+
+def signed(value: float | None) -> str:
+    """A change to four significant digits with its sign (``+0.0723``); empty for ``None``."""
+    if value is None:
+        return ""
+    return "undefined" if value != value else f"{value:+.4g}"  # noqa: PLR0124 - NaN check
 
 
 @dataclass(frozen=True)
