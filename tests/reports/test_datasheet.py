@@ -72,7 +72,27 @@ def test_when_answered_then_answers_replace_todos_and_name_the_sheet() -> None:
         source="datasheet.toml",
     )
     text = render_datasheet(DatasheetInputs(answers))
-    assert text.startswith("# Datasheet: Support chats (version 2026-03)")
+    assert "\n# Datasheet: Support chats (version 2026-03)\n" in text
     assert "Under which licence or terms of use is it distributed?** CC-BY-4.0" in text
     assert f"{TODO_MARK} Under which licence" not in text
     assert f"{TODO_MARK} Who maintains the data set?" in text
+
+
+def test_when_rendered_then_hugging_face_reads_its_dataset_card_metadata() -> None:
+    from huggingface_hub import DatasetCard
+
+    answers = DATASHEET_QUESTIONS.parse(
+        '[dataset]\nname = "Support chats"\nlanguage = ["en", "de"]\n[distribution]\nlicense = "cc-by-4.0"\n',
+        source="datasheet.toml",
+    )
+    big = FileStats("more.csv", "a" * 64, 10, "csv", 9_950, {}, {})
+    card = DatasetCard(render_datasheet(DatasheetInputs(answers, files=[CHATS, big])))  # offline parse
+    assert card.data.to_dict() == {
+        "pretty_name": "Support chats",
+        "license": "cc-by-4.0",
+        "language": ["en", "de"],
+        "size_categories": ["10K<n<100K"],  # 120 + 9,950 records
+        "tags": ["ethos", "datasheet"],
+    }
+    unscanned = DatasetCard(render_datasheet(DatasheetInputs(files=[RAW])))
+    assert "size_categories" not in unscanned.data.to_dict()  # a file without a record count: size unknown

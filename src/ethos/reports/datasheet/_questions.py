@@ -15,7 +15,15 @@ _Q = Question
 DATASHEET_QUESTIONS = Questionnaire(
     "datasheet questions",
     (
-        Section("dataset", "Dataset", (_Q("name", "What is the data set called?"), _Q("version", "Which version?"))),
+        Section(
+            "dataset",
+            "Dataset",
+            (
+                _Q("name", "What is the data set called?"),
+                _Q("version", "Which version?"),
+                _Q("language", "Which languages does it contain (ISO 639-1 codes)?", "list"),
+            ),
+        ),
         Section(
             "motivation",
             "Motivation",

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ethos import __version__
-from ethos.reports.card import Answers
+from ethos.reports.card import Answers, dump_yaml
 from ethos.reports.card._markdown import bullet_answers, table
 from ethos.reports.datasheet._questions import DATASHEET_QUESTIONS
 
@@ -105,7 +105,30 @@ def render_datasheet(inputs: DatasheetInputs) -> str:
         [*_section(a, "distribution"), "", *_provenance(inputs.files)],
         [*_section(a, "maintenance"), "", *_receipts(inputs.receipts)],
     ]
-    return "\n\n".join("\n".join(p).rstrip() for p in parts) + "\n"
+    body = "\n\n".join("\n".join(p).rstrip() for p in parts) + "\n"
+    return f"---\n{dump_yaml(_front_matter(inputs, name))}---\n\n{body}"
+
+
+_SIZE_BOUNDS = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"))  # fmt: skip
+
+
+def _front_matter(inputs: DatasheetInputs, name: str) -> dict[str, object]:
+    """Hugging Face dataset-card metadata (hub-docs ``datasetcard.md``), so the datasheet can be a data set's README."""
+    a = inputs.answers
+    meta: dict[str, object] = {"pretty_name": name}
+    licence = a.text("distribution", "license")
+    if licence:
+        meta["license"] = licence
+    language = a.get("dataset", "language")
+    if isinstance(language, tuple):
+        meta["language"] = list(language)
+    counts = [f.records for f in inputs.files]
+    if counts and all(c is not None for c in counts):
+        total = sum(c for c in counts if c is not None)
+        meta["size_categories"] = [next((label for bound, label in _SIZE_BOUNDS if total < bound), "n>1B")]
+    meta["tags"] = ["ethos", "datasheet"]
+    return meta
 
 
 def _section(a: Answers, key: str) -> list[str]:
