@@ -104,7 +104,9 @@ def test_when_samples_hold_text_and_pii_is_installed_then_the_report_shows_it_ma
         pytest.skip("ethos[pii] (spaCy pipeline, phonenumbers) is not installed")
     samples = [make_sample(i, value=float(i)) for i in range(3)]
     samples = [
-        s.model_copy(update={"detail": {"output": "Mail ann.lee@example.org or call +44 20 7946 0958"}})
+        s.model_copy(
+            update={"detail": {"output": f"Mail ann.lee{s.index}@example.org or call +44 20 7946 095{s.index}"}}
+        )
         for s in samples
     ]
     store(make_record(RUN, samples=samples))
@@ -113,5 +115,5 @@ def test_when_samples_hold_text_and_pii_is_installed_then_the_report_shows_it_ma
     assert result.exit_code == 0, result.stderr
     text = out.read_text(encoding="utf-8")
     assert json.loads(result.stdout)["text_masked"] is True
-    assert "ann.lee@example.org" not in text and "7946" not in text
+    assert "@example.org" not in text and "7946" not in text
     assert "EMAIL" in text and "Mail" in text

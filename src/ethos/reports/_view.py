@@ -16,7 +16,7 @@ from typing import Any
 from ethos.records import MetricRecord, RunRecord
 from ethos.reports._examples import ExampleSection, worst_examples
 from ethos.reports._notes import MetricNote, metric_note
-from ethos.reports._plots import TrendPoint, group_bar_figure, group_label, trend_figure
+from ethos.reports._plots import TrendPoint, group_bar_figure, trend_figure
 
 __all__ = [
     "GroupSection",
@@ -221,7 +221,3 @@ def _trend(bench: str, name: str, rows: Sequence[tuple[RunRecord, MetricRecord, 
         series.setdefault(key, []).append(TrendPoint(run.created_at.isoformat(), m, f"{version} · run {run.id[:12]}"))
     return trend_figure(f"{bench} · {name}", name, series)
 
-
-def group_text(group: dict[str, str]) -> str:
-    """The label of a metric's group, as reports print it."""
-    return group_label(group)
