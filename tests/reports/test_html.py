@@ -234,3 +234,17 @@ def test_when_a_text_field_is_the_same_in_every_sample_then_it_describes_the_run
     called: list[str] = []
     page = parse(html_of([bias_run(samples=samples)], plots=False, mask=lambda t: called.append(t) or t))
     assert called == [] and "no personal-data masker" not in page.page_text and "tokens" in page.page_text
+
+
+def test_when_a_run_has_not_finished_then_its_report_says_so_instead_of_showing_metrics() -> None:
+    running = make_record("01JA0000000000000000000RUN", status="running")
+    text = parse(html_of([running])).page_text
+    assert "recorded no overall metrics (status: running)" in text and "not finished" in text
+
+
+def test_when_a_metric_is_a_per_token_variant_then_its_note_is_the_base_metrics_with_the_caveat() -> None:
+    record = make_record("01JA00000000000000000000PT", benchmark="crows_pairs", metrics=[
+        MetricRecord(name="metric_score_per_token", value=37.5, ci_low=22.5, ci_high=52.5, n=40),
+    ])  # fmt: skip
+    text = parse(html_of([record], plots=False)).page_text
+    assert "more stereotypical sentence the higher" in text and "Per-token variant" in text
