@@ -33,7 +33,7 @@ _SHORT_ID = 12
 
 OUTPUT_OPTION = typer.Option(None, "--output", "-o", help="Write the report here (atomically).")
 FORMAT_OPTION = typer.Option(None, "--format", "-f", help="html or md [default: from the --output suffix, else html].")
-NO_PLOTS_OPTION = typer.Option(False, "--no-plots", help="Leave out the plots (and the ~4.5 MB of inlined plotly.js).")
+NO_PLOTS_OPTION = typer.Option(False, "--no-plots", help="Leave out the plots (and the ~4.8 MB of inlined plotly.js).")
 EXAMPLES_OPTION = typer.Option(5, "--examples", min=0, help="Show this many worst examples (0: none).")
 TITLE_OPTION = typer.Option(None, "--title", help="Report title [default: from the runs].")
 

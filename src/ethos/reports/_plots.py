@@ -2,7 +2,7 @@
 
 Nothing here imports Plotly's Python package: figures are the dicts ``Plotly.newPlot`` takes, and
 the browser bundle is the ``plotly.min.js`` file shipped inside that package (found with
-:func:`importlib.util.find_spec`, about 4.5 MB). Values are copied from records; the only arithmetic
+:func:`importlib.util.find_spec`, about 4.8 MB). Values are copied from records; the only arithmetic
 is the length of an error bar (``ci_high − value``), which Plotly's format requires.
 
 ::

@@ -31,7 +31,7 @@ class ReportOptions:
     kind: ReportKind | None = None
     """``run`` (one run in detail) or ``history`` (trends over runs); default: ``run`` for one run."""
     plots: bool = True
-    """Draw plots (HTML only; needs Plotly's bundled plotly.min.js, about 4.5 MB inlined)."""
+    """Draw plots (HTML only; needs Plotly's bundled plotly.min.js, about 4.8 MB inlined)."""
     examples: int = 5
     """How many worst examples to show per run (0: none)."""
     mask: Callable[[str], str] | None = None

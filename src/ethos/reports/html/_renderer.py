@@ -76,7 +76,7 @@ def _environment() -> Any:
 
 @renderer("html")
 class HtmlRenderer:
-    """One self-contained HTML page per report (about 4.6 MB with plots, tens of kB without)."""
+    """One self-contained HTML page per report (about 4.9 MB with plots, tens of kB without)."""
 
     suffix = ".html"
 
