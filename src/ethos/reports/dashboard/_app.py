@@ -95,7 +95,9 @@ def _state(request: Request) -> _State:
     return state
 
 
-async def _index(request: Request) -> Response:
+# Page handlers are plain functions: Starlette runs them in its thread pool, so SQLite reads and
+# template rendering never block the event loop (ReadOnlyRuns serialises its connection).
+def _index(request: Request) -> Response:
     state = _state(request)
     model = request.query_params.get("model") or None
     benchmark = request.query_params.get("benchmark") or None
@@ -105,7 +107,7 @@ async def _index(request: Request) -> Response:
     return HTMLResponse(html)
 
 
-async def _run(request: Request) -> Response:
+def _run(request: Request) -> Response:
     state = _state(request)
     run_id = request.path_params["run_id"]
     summary = state.runs.summary(run_id)
@@ -117,7 +119,7 @@ async def _run(request: Request) -> Response:
     return HTMLResponse(state.pages.run(record, summary, state.gates(), previous))
 
 
-async def _model(request: Request) -> Response:
+def _model(request: Request) -> Response:
     state = _state(request)
     spec = request.query_params.get("spec", "")
     summaries = state.runs.summaries(model=spec) if spec else []
