@@ -60,6 +60,15 @@ def test_when_a_run_is_saved_then_get_returns_an_equal_record(store: RunStore, d
     assert store.get(RUN_A) == record
 
 
+def test_when_getting_without_samples_then_the_header_and_metrics_are_whole(store: RunStore) -> None:
+    record = make_record(RUN_A, n_samples=5)
+    store.save(record)
+    light = store.get(RUN_A, samples=False)
+    assert light.samples == [] or light.samples == ()
+    assert light.metrics == record.metrics
+    assert light.model_copy(update={"samples": record.samples}) == record
+
+
 @pytest.mark.parametrize("prefix", ["01JB", "01jb", "01JBBBBB", RUN_C], ids=["short", "lowercase", "longer", "full"])
 def test_when_getting_by_a_unique_prefix_then_that_run_is_returned(store: RunStore, prefix: str) -> None:
     for run_id in (RUN_A, RUN_B, RUN_C):

@@ -61,7 +61,7 @@ def gate(  # noqa: PLR0913 - one parameter per command-line option
     rule_set = load_rules(rules)
     with RunStore(settings_from_flags(home).db_path, create=False) as store:
         candidates, runs_from = _candidates(store, rule_set, runs or [], model)
-        baseline_runs = [store.get(run_id) for run_id in baselines or []]
+        baseline_runs = [store.get(run_id, samples=False) for run_id in baselines or []]
     report = evaluate_gates(rule_set, candidates, baseline_runs, runs_from=runs_from)
     _write_files(report, junit, summary)
     if as_json:
@@ -77,13 +77,13 @@ def _candidates(
     store: RunStore, rules: GateRules, run_ids: list[str], model: str | None
 ) -> tuple[list[RunRecord], str]:
     if model is None:
-        found = [store.get(run_id) for run_id in run_ids]
+        found = [store.get(run_id, samples=False) for run_id in run_ids]
         return found, "the --run runs given (" + ", ".join(r.id for r in found) + ")"
     found = []
     for benchmark in dict.fromkeys(rule.benchmark for rule in rules.rules):
         latest = store.query(model=model, benchmark=benchmark, status="finished", limit=1)
         if latest:
-            found.append(store.get(latest[0].id))
+            found.append(store.get(latest[0].id, samples=False))
     return found, f"the finished runs of model {model!r} in {store.path}"
 
 

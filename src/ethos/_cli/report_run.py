@@ -84,14 +84,14 @@ def history(  # noqa: PLR0913 - one parameter per command-line option
 
 
 def _read(store: RunStore, run_ids: list[str], *, as_json: bool) -> list[RunRecord]:
-    # Whole records, samples included (the store has no header-only read): seconds for big runs.
+    # Headers and metrics only: a history trends metrics, and samples cost seconds per big run.
     if not progress_wanted(err_console, as_json=as_json):
-        return [store.get(run_id) for run_id in run_ids]
+        return [store.get(run_id, samples=False) for run_id in run_ids]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("reading runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
-        return [store.get(run_id) for run_id in bar.track(run_ids)]
+        return [store.get(run_id, samples=False) for run_id in bar.track(run_ids)]
 
 
 def _format(fmt: str | None, output: Path | None) -> str:

@@ -226,8 +226,11 @@ class RunStore:
             row = conn.execute(f"{SUMMARY_SELECT} WHERE id = ?", (full_id,)).fetchone()  # noqa: S608
         return summary_from_row(row)
 
-    def get(self, run_id: str) -> RunRecord:
-        """The whole record of a run, samples included; ``run_id`` may be a unique prefix.
+    def get(self, run_id: str, *, samples: bool = True) -> RunRecord:
+        """The whole record of a run; ``run_id`` may be a unique prefix.
+
+        ``samples=False`` leaves the per-sample results out (``record.samples`` is empty): what
+        comparisons, gates and trend reports need, at a fraction of the cost for large runs.
 
         Raises:
             StoreError: No run, or several, match ``run_id``.
@@ -236,9 +239,11 @@ class RunStore:
         with self._tx(write=False) as conn:
             full_id = self._resolve(conn, run_id)
             header, metrics = conn.execute("SELECT header, metrics FROM runs WHERE id = ?", (full_id,)).fetchone()
-            rows = conn.execute("SELECT result FROM samples WHERE run_id = ? ORDER BY idx", (full_id,))
-            samples = [json.loads(row[0]) for row in rows]
-        data = {**json.loads(header), "metrics": json.loads(metrics), "samples": samples}
+            results = []
+            if samples:
+                rows = conn.execute("SELECT result FROM samples WHERE run_id = ? ORDER BY idx", (full_id,))
+                results = [json.loads(row[0]) for row in rows]
+        data = {**json.loads(header), "metrics": json.loads(metrics), "samples": results}
         return RunRecord.from_dict(data, source=f"{self.path} (run {full_id})")
 
     def completed_indices(self, run_id: str) -> set[int]:
