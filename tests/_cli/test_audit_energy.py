@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,20 @@ def test_when_the_energy_country_is_unknown_then_one_line_explains_it(
     assert result.exit_code == 2
     assert "energy_country 'XYZ' is not in CodeCarbon's carbon-intensity table" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_when_an_audit_measures_energy_then_cwd_home_and_temp_get_no_codecarbon_files(
+    audit: Any, tmp_path: Path, ethos_home: Path
+) -> None:
+    temp = Path(tempfile.gettempdir())
+    before, temp_before = _files(tmp_path), {p.name for p in temp.glob("*codecarbon*")}
+    result = audit("--energy")
+    assert result.exit_code == 0, result.stderr
+    new = {"ethos-home", "ethos-home/ethos.db", "ethos-home/cache", "ethos-home/cache/checksums.json"}
+    assert _files(tmp_path) - before == new  # the run database and Ethos's data checksum cache
+    assert not any("codecarbon" in name or name.endswith(".csv") for name in _files(tmp_path))
+    assert {p.name for p in temp.glob("*codecarbon*")} == temp_before
+
+
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}

@@ -213,3 +213,33 @@ def test_when_mlflow_refuses_the_uri_then_one_line_names_it(monkeypatch: pytest.
 def test_when_export_options_conflict_then_one_line_explains(args: tuple[str, ...], message: str) -> None:
     result = run_cli("runs", "export", *args)
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_when_a_real_audit_with_energy_is_exported_then_mlflow_holds_its_metrics_and_energy(
+    tracking: str, experiment: str, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("codecarbon")
+    from ethos.audit import benchmark_registry
+    from tests.audit.test_runner import EchoBench, write_data, write_model
+
+    benchmark_registry.names()
+    monkeypatch.setitem(benchmark_registry._items, EchoBench.name, EchoBench)
+    spec, data = write_model(tmp_path / "echo.toml"), write_data(tmp_path / "data")
+    audit = run_cli("audit", "run", "--model", spec, "--data-dir", str(data), "-b", "test-echo", "--energy", "--json")
+    assert audit.exit_code == 0, audit.stderr
+    [run] = json.loads(audit.stdout)
+
+    [item] = _export(tracking, experiment, run["id"])["runs"]
+
+    mlrun = client.get_run(item["mlflow_run_id"])
+    with RunStore.open(Path.cwd() / "ethos-home" / "ethos.db") as store:
+        record = store.get(run["id"])
+    assert record.energy is not None
+    for m in record.metrics:
+        key = metric_key(m.name, m.group)
+        assert mlrun.data.metrics[key] == m.value
+        if m.ci_low is not None:
+            assert mlrun.data.metrics[f"{key}_ci_low"] == m.ci_low
+    assert mlrun.data.metrics["energy.kwh"] == record.energy.kwh
+    assert mlrun.data.tags["energy.method"] == record.energy.method
+    assert mlrun.data.params["benchmark.variant"] == "ll" and mlrun.data.params["params.normalise"] == "false"

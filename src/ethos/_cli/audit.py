@@ -279,6 +279,8 @@ def _execute(job: _Job, store: RunStore, *, as_json: bool) -> list[RunRecord]:
             _print_skipped(plan.skipped)
             for planned in plan.runs:
                 records.append(runner.run(planned.benchmark, model, resume=job.resume))
+                if runner.energy_problem:
+                    err_console.print(f"note: energy not measured: {runner.energy_problem}", markup=False)
     except KeyboardInterrupt:
         _stop(display)
         _report(records, as_json=as_json)

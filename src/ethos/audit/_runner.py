@@ -155,6 +155,8 @@ class Runner:
         self.options = options
         self.hooks = tuple(hooks)
         self.download_progress = download_progress
+        self.energy_problem: str | None = None
+        """Why the last run's energy could not be measured, when energy was on and it could not."""
 
     def run(self, bench: Benchmark, model: ModelClient, *, resume: str | None = None) -> RunRecord:
         """Run ``bench`` on ``model`` to the end and return the finished record.
@@ -307,6 +309,7 @@ class Runner:
         seconds = (session.record.timings.seconds or 0.0) + time.perf_counter() - session.started
         timings = Timings(started=session.record.timings.started, seconds=seconds, stages=session.stages)
         measured = session.meter.stop() if session.meter is not None else None
+        self.energy_problem = session.meter.problem if session.meter is not None and measured is None else None
         energy = combine_energy(session.record.energy, measured)  # a resumed run adds to what it had
         self.store.finish(session.record.id, status=status, metrics=metrics, timings=timings, energy=energy)
         emit(self.hooks, RunFinished(session.record.id, status, tuple(metrics), seconds, error))
