@@ -110,7 +110,7 @@ class EnergyMeter:
         self.problem: str | None = None
         """Why the last start or stop measured nothing, when it did not."""
 
-    def _grid_intensity(self) -> float:
+    def _grid_intensity(self) -> float | None:
         opts = self.options
         if opts.intensity is not None:
             return opts.intensity
@@ -123,7 +123,8 @@ class EnergyMeter:
                 f"energy_country {opts.country!r} is not in CodeCarbon's carbon-intensity table; use an "
                 "ISO 3166-1 alpha-3 code such as DEU, FRA or USA, or set energy_intensity (gCO2e/kWh)"
             )
-        return float(mix[opts.country]["carbon_intensity"])
+        known = mix[opts.country].get("carbon_intensity")
+        return float(known) if known is not None else None  # CodeCarbon then derives it from the mix
 
     def start(self) -> None:
         """Start measuring (the first meter of a process probes the hardware, about 2 s).
@@ -204,7 +205,7 @@ class EnergyMeter:
             cpu_model=str(data.cpu_model) or None,
             gpu_model=str(data.gpu_model) or None,
             country_iso_code=self.options.country if self.options.intensity is None else None,
-            carbon_intensity=self._intensity,
+            carbon_intensity=self._intensity if self._intensity is not None else _ratio(data.emissions * 1000.0, kwh),
             tracking_mode=str(data.tracking_mode),
             tracker=f"codecarbon {data.codecarbon_version}",
             notes=self._notes(cpu_method, ram_method, tdp),
@@ -251,3 +252,7 @@ def _methods(tracker: Any, options: EnergyOptions) -> tuple[str | None, str | No
             names = {_GPU_METHODS.get(type(d).__name__, "gpu") for d in devices}
             gpu = "+".join(sorted(names)) or "gpu"
     return cpu, ram, gpu, tdp
+
+
+def _ratio(grams: float, kwh: float) -> float | None:
+    return float(grams) / kwh if kwh > 0 else None
