@@ -243,3 +243,19 @@ def test_when_a_real_audit_with_energy_is_exported_then_mlflow_holds_its_metrics
     assert mlrun.data.metrics["energy.kwh"] == record.energy.kwh
     assert mlrun.data.tags["energy.method"] == record.energy.method
     assert mlrun.data.params["benchmark.variant"] == "ll" and mlrun.data.params["params.normalise"] == "false"
+
+
+def test_when_several_runs_are_exported_for_people_then_a_bar_and_one_line_per_run_are_printed(
+    tracking: str, experiment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ethos._cli._progress.progress_wanted", lambda console, *, as_json: not as_json)
+    a, b = make_record("01JAAAAAAAAAAAAAAAAAAAAAAA"), make_record("01JBBBBBBBBBBBBBBBBBBBBBBB", minutes=1)
+    _save(a, b)
+
+    result = run_cli("runs", "export", a.id, b.id, "--mlflow", tracking, "--experiment", experiment)
+
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(" for run ")[1].split(":")[0] for line in lines] == [a.id, b.id]
+    assert all(line.startswith("created MLflow run ") for line in lines)
+    assert "MLflow export" in result.stderr and "2/2" in result.stderr

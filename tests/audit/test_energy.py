@@ -171,3 +171,15 @@ def test_when_codecarbon_is_missing_then_settings_skip_energy_and_a_meter_names_
     assert RunOptions.from_settings(load_settings(env={"ETHOS_HOME": str(tmp_path)})).energy is None
     with pytest.raises(MissingDependencyError, match=r"pip install 'ethos\[energy\]'"):
         EnergyMeter()
+
+
+def test_when_measuring_then_ctrl_c_keeps_pythons_handler_so_runs_stay_resumable() -> None:
+    import signal
+
+    meter = EnergyMeter(EnergyOptions())
+    meter.start()
+    try:
+        # CodeCarbon's lock (allow_multiple_runs=False) would install a handler that exits instead
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        meter.stop()

@@ -153,11 +153,18 @@ def _export_json(run_id: str, output: Path | None, *, home: Path | None, as_json
 
 
 def _export_mlflow(run_ids: list[str], uri: str, experiment: str, *, home: Path | None, as_json: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ethos._cli._progress import progress_wanted
     from ethos._cli.runs_mlflow import export_runs
 
     with _open_store(settings_from_flags(home).db_path) as store:
         records = [store.get(run_id) for run_id in dict.fromkeys(run_ids)]
-    done = export_runs(records, uri, experiment=experiment)
+    columns = (TextColumn("MLflow export"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    shown = progress_wanted(err_console, as_json=as_json) and len(records) > 1
+    with Progress(*columns, console=err_console, disable=not shown) as bar:
+        task = bar.add_task("export", total=len(records))
+        done = export_runs(records, uri, experiment=experiment, on_exported=lambda _: bar.advance(task))
     if as_json:
         emit_json({"uri": uri, "experiment": experiment, "runs": [asdict(e) for e in done]})
         return

@@ -224,6 +224,7 @@ def export_runs(
     *,
     experiment: str = "ethos",
     report: ReportWriter | None = html_report,
+    on_exported: Callable[[Exported], None] | None = None,
 ) -> list[Exported]:
     """Log ``records`` to the MLflow tracking server or store at ``uri``, one MLflow run each.
 
@@ -234,6 +235,7 @@ def export_runs(
         experiment: The experiment, created when missing (for ``sqlite:`` URIs its artifacts go
             to ``mlartifacts/`` beside the database, not into the working directory).
         report: Writes a run's HTML report to attach; ``None`` attaches the JSON record only.
+        on_exported: Called after each run (for a progress bar).
 
     Raises:
         MissingDependencyError: mlflow is not installed (``pip install 'ethos[mlflow]'``).
@@ -257,6 +259,8 @@ def export_runs(
                 out.append(_export_one(client, experiment_id, record, report))
             except MlflowException as exc:
                 raise DataError(f"MLflow at {uri}, run {record.id}: {_first_line(exc)}") from None
+            if on_exported is not None:
+                on_exported(out[-1])
         return out
 
 
