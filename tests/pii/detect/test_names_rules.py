@@ -123,6 +123,10 @@ def test_when_ner_labels_a_name_after_a_cue_as_an_organisation_then_it_becomes_a
     assert found == [("Shannon Price", "PERSON", "name after 'dear' (spaCy ORG)")]
 
 
+def test_when_an_entity_after_a_cue_runs_into_a_non_name_then_it_keeps_its_label() -> None:
+    assert _repaired("Hi London Team, hello.", ("London", "GPE")) == [("London", "GPE", "")]
+
+
 def test_when_an_organisation_has_no_cue_then_it_keeps_its_label() -> None:
     assert _repaired("We invoiced Acme Corp today.", ("Acme Corp", "ORG")) == [("Acme Corp", "ORG", "")]
 

@@ -83,7 +83,7 @@ class _Tokens:
 
     def joined(self, i: int) -> bool:
         """Whether tokens ``i`` and ``i + 1`` are on one line, one space or a hyphen apart."""
-        return self.space[i] == " " or (self.space[i] == "" and (
+        return self.space[i] == " " or (self.space[i] == "" and i + 1 < len(self.text) and (
             self.text[i] in _CONNECTORS or self.text[i + 1] in _CONNECTORS))
 
     def chars(self, s: int, e: int) -> tuple[int, int]:
@@ -246,6 +246,8 @@ def _cue_before(tok: _Tokens, s: int, e: int) -> str | None:
     """The cue right before ``[s, e)`` when that span is a plausible name after it."""
     if s == 0 or e <= s or e - s > MAX_NAME_TOKENS:
         return None
+    if e < len(tok.text) and tok.name_like(e) and tok.joined(e - 1):
+        return None  # the run goes on with a capitalised non-name ("Apple Support", "London Team")
     cue = _cue_at(tok, s - 1)
     if cue is None or _name_run(tok, s, e) < cue[1]:
         return None
@@ -263,8 +265,8 @@ def _second_chance(tok: _Tokens, taken: Sequence[bool]) -> list[tuple[int, int, 
         while e < n and not taken[e] and e - s < MAX_NAME_TOKENS and (e == s or tok.joined(e - 1)) and (
                 tok.part(e) or (e > s and e + 1 < n and (tok.particle(e) or tok.text[e] in _CONNECTORS))):
             e += 1
-        if e == s or (e < n and tok.name_like(e) and tok.joined(e - 1)):
-            continue  # nothing, or the run goes on with a non-name word ("Apple Support")
+        if e == s:
+            continue
         cue = _cue_before(tok, s, e)
         if cue is not None:
             found.append((s, e, f"name after {cue}"))
