@@ -280,3 +280,27 @@ def test_when_the_deny_file_is_malformed_then_the_error_names_its_line(tmp_path:
     src.write_text("x\n")
     line = only_line(run_cli("pii", "scan", str(src), "--deny-file", str(deny_file), NO_NER))
     assert f"deny file {deny_file} line 2" in line
+
+
+def test_when_a_run_is_terminated_then_no_partial_output_is_left(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "in.txt"
+    src.write_text("mail someone@example.org today\n" * 400_000)
+    out = tmp_path / "out.txt"
+    proc = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-m", "ethos._cli.main", "pii", "redact", str(src), "-o", str(out), NO_NER,
+         "--chunk-size", "100"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.txt.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until it is writing
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr  # like Ctrl-C
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]

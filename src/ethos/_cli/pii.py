@@ -9,7 +9,12 @@ The library is imported inside the commands, so ``ethos --help`` stays fast.
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import typer
@@ -237,6 +242,23 @@ def _output_for(source: str, output: str | None, *, in_place: bool, as_json: boo
     return output
 
 
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler, ``kill``) ends the run like Ctrl-C: the temp output is removed, exit 130."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _process(
     source: str,
     job: ScanJob | RedactJob | RestoreJob,
@@ -250,7 +272,7 @@ def _process(
     from ethos.pii.files import process_file
 
     label = "stdin" if source == "-" else Path(source).name
-    with progress_bar(label, as_json=as_json) as progress:
+    with _terminate_as_interrupt(), progress_bar(label, as_json=as_json) as progress:
         summary = process_file(source, job, output=output, options=options, progress=progress)
     if report is not None:
         atomic_write_text(report, json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n")
