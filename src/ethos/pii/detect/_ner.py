@@ -9,7 +9,9 @@ dropped; so are log timestamps). spaCy gives no confidences, so each label has a
 (:data:`SCORES`). Obvious noise is dropped (see :func:`_plausible`): spans without letters,
 single characters, pronouns and function words, e-mail/URL fragments, ids mixing letters and
 digits, field labels such as "SSN" or "IBAN", and PERSON spans without a capital letter or with digits (Presidio issues
-#786, #1173, #1352).
+#786, #1173, #1352). Before that, PERSON spans are repaired on spaCy's tokens (:mod:`._names`: cue words and
+titles trimmed, adjacent name parts joined, names after strong cues such as "Dear" or "call" added at
+:data:`~._names.CUE_SCORE`).
 """
 
 from __future__ import annotations
