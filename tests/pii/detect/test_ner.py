@@ -78,3 +78,13 @@ def test_when_a_batch_is_large_then_ner_in_a_thread_gives_the_same_spans_as_one_
     texts = [f"Maria Lopez paid with card 4111 1111 1111 1111 in Madrid, ticket {i}." for i in range(20)]
     batched = analyzer.scan(texts)
     assert batched == [analyzer.scan_one(t) for t in texts]
+
+
+def test_when_a_long_stream_of_new_words_is_scanned_then_the_vocabulary_does_not_grow(analyzer: Analyzer) -> None:
+    # White-box on purpose: growth of spaCy's string store is the leak a multi-GB file would hit,
+    # and RSS is too noisy to show it in a fast test.
+    [ner] = [r for r in analyzer._recognizers if getattr(r, "_nlp", None) is not None]
+    analyzer.scan([f"Zorblat{i} Quenvix{i} met Plimtor{i} in Vashnaar{i}." for i in range(50)])
+    before = len(ner._nlp.vocab.strings)
+    analyzer.scan([f"Yrvendal{i} Oskquarn{i} met Treblith{i} in Ulqomar{i}." for i in range(300)])
+    assert len(ner._nlp.vocab.strings) == before

@@ -129,7 +129,9 @@ class SpacyNerRecognizer(Recognizer):
         longest = max((len(texts[i]) for i in todo), default=0)
         if longest >= self._nlp.max_length:
             self._nlp.max_length = longest + 1
-        with self._lock:  # one pipeline, one caller at a time
+        # One pipeline, one caller at a time. The memory zone frees the strings each batch adds to
+        # the vocabulary: without it a long stream (a multi-GB file, a gateway) grows without bound.
+        with self._lock, self._nlp.memory_zone():
             docs = self._nlp.pipe((texts[i] for i in todo), batch_size=self.config.batch_size)
             for i, doc in zip(todo, docs, strict=True):
                 out[i] = [s for hit in repair(doc) if (s := self._span(texts[i], hit)) is not None]
