@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ethos.audit.suites.bias._bbq_data import allocate
+from ethos.audit._sampling import allocate
 from ethos.audit.suites.fairness._scenario import QUALIFICATION, Scenario, Suite
 from ethos.types import Sample
 
