@@ -73,6 +73,14 @@ def test_when_no_jsonl_field_is_given_then_every_string_is_scanned(tmp_path: Pat
     assert summary["fields"] == {"a.b": {"EMAIL_ADDRESS": 1}}
 
 
+def test_when_a_jsonl_line_is_a_bare_string_then_it_is_scanned_too(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('"mail a@example.org"\n["b@example.org", 4]\n')
+    out, summary = redact(src)
+    assert [json.loads(line) for line in out.splitlines()] == ["mail <EMAIL_ADDRESS_1>", ["<EMAIL_ADDRESS_1>", 4]]
+    assert summary["fields"] == {"(value)": {"EMAIL_ADDRESS": 2}}
+
+
 def test_when_a_jsonl_field_does_not_exist_then_the_error_lists_the_fields(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text('{"text": "a@example.org", "user": {"mail": "b@example.org"}}\n')

@@ -156,7 +156,7 @@ class JsonlFormat(FileFormat):
                 yield Record(line.number, line.text, counted=False)
                 continue
             try:
-                obj = json.loads(content)
+                obj = [json.loads(content)]  # a holder, so a line that is one bare string is scanned too
             except json.JSONDecodeError as exc:
                 yield BadRecord(line.number, f"not valid JSON ({exc.msg} at column {exc.colno})")
                 continue
@@ -179,7 +179,9 @@ class JsonlFormat(FileFormat):
         seen = {f for r in sample for f in r.fields}
         missing = [f for f in self.fields if f not in seen]
         if missing and any(r.counted for r in sample):
-            keys = sorted({label for r in sample if r.counted for _, label in _strings(r.payload[0], "", every=True)})
+            keys = sorted(
+                {label for r in sample if r.counted for _, label in _strings(r.payload[0], "", every=True) if label}
+            )
             shown = ", ".join(keys[:40]) + (" ..." if len(keys) > 40 else "")
             raise DataError(
                 f"{self.source}: field {', '.join(repr(m) for m in missing)} holds no string in the first "
@@ -193,7 +195,7 @@ class JsonlFormat(FileFormat):
         for i, value in new.items():
             container, key = refs[i]
             container[key] = value
-        return json.dumps(obj, ensure_ascii=False) + str(eol)
+        return json.dumps(obj[0], ensure_ascii=False) + str(eol)
 
 
 def _walk(node: Any, path: list[str]) -> Iterator[tuple[Any, Any]]:
