@@ -148,8 +148,9 @@ def test_when_a_csv_column_does_not_exist_then_the_error_lists_the_columns(tmp_p
         ("in.jsonl", b'{"t": "a@example.org"}\n{"t": "secret@example.org\n{"t": "b"}\n', "line 2: not valid JSON"),
         ("in.txt", b"ok a@example.org\nbad \xff\xfe byte\nok\n", r"line 2: not valid utf-8 \(byte offset 21;"),
         ("in.csv", b'id,email\n1,a@example.org\n2,"x@example.org"z\n', "line 3: not valid CSV"),
+        ("in.csv", b"id,email\n1,a@example.org\n2,x,Lopez, c@example.org\n", "line 3: row has 4 cells, the header 2"),
     ],
-    ids=["json", "encoding", "csv"],
+    ids=["json", "encoding", "csv", "csv-row-longer-than-header"],
 )
 def test_when_a_record_is_malformed_then_it_stops_with_its_line_or_is_skipped(
     tmp_path: Path, name: str, content: bytes, fragment: str
@@ -164,6 +165,7 @@ def test_when_a_record_is_malformed_then_it_stops_with_its_line_or_is_skipped(
     assert summary["records"]["skipped"] == 1  # type: ignore[index]
     assert summary["bad_records"][0]["line"] == int(fragment.split()[1].rstrip(":;"))  # type: ignore[index]
     assert "a@example.org" not in out and "<EMAIL_ADDRESS_1>" in out
+    assert "example.org" not in out.replace("a@example.org", "")  # the bad record is left out, not copied
 
 
 @pytest.mark.parametrize("make", [lambda p: None, lambda p: p.mkdir()], ids=["missing", "directory"])

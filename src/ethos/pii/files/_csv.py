@@ -119,12 +119,13 @@ class CsvFormat(FileFormat):
                 continue
             yield self._record(state["start"], raw, row)
 
-    def _record(self, line: int, raw: str, row: list[str]) -> Record:
+    def _record(self, line: int, raw: str, row: list[str]) -> Record | BadRecord:
         if not self.header:
             self.header = row
             return Record(line, raw, counted=False)
-        labels = [self.header[i] if i < len(self.header) else f"column {i + 1}" for i in range(len(row))]
-        return Record(line, raw, list(row), labels, row)
+        if len(row) > len(self.header):  # cells without a column would be copied unscanned
+            return BadRecord(line, f"row has {len(row)} cells, the header {len(self.header)} (an unquoted delimiter?)")
+        return Record(line, raw, list(row), self.header[: len(row)], row)
 
     def _sniff(self, head: list[Line]) -> dict[str, Any]:
         sample = "".join(line.text for line in head if line.text is not None)
