@@ -196,3 +196,25 @@ def test_when_truth_is_true_false_and_decisions_are_words_then_each_column_gets_
     a, b = json.loads(result.stdout)["by_group"]["A"], json.loads(result.stdout)["by_group"]["B"]
     assert (a["tp"], a["fn"], a["fp"], a["tn"]) == (1, 1, 1, 0)
     assert (b["tp"], b["fn"], b["fp"], b["tn"]) == (1, 1, 0, 1)
+
+
+def test_when_the_first_row_has_an_extra_field_then_the_error_names_its_line_not_shifted_columns(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("sex,hired\nF,1,3\nM,0\nF,1\nM,1\n", encoding="utf-8")
+    result = _assess(path, "--y-pred", "hired", "--sensitive", "sex", "--no-record")
+    assert result.exit_code == 2, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "line 2 has 3 fields" in lines[0] and "the header has 2" in lines[0], result.stderr
+
+
+def test_when_the_positive_label_is_in_no_column_then_the_error_says_so(tmp_path: Path) -> None:
+    line = _bad(tmp_path, GOOD, "--y-pred", "hired", "--y-true", "qualified", "--sensitive", "sex",
+                "--positive-label", "yes")  # fmt: skip
+    assert "--positive-label 'yes' is in neither column 'hired' nor 'qualified'" in line
+
+
+def test_when_the_separator_is_longer_than_one_character_then_one_line_says_so(tmp_path: Path) -> None:
+    line = _bad(tmp_path, GOOD, "--y-pred", "hired", "--sensitive", "sex", "--sep", ";;")
+    assert "--sep must be one character" in line

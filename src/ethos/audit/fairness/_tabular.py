@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -106,6 +107,7 @@ def assess_file(  # noqa: PLR0913 - the file, its columns, then the statistics s
     _check_missing(path, frame, wanted)
     y_pred = _binary(path, frame, columns.y_pred, columns.positive_label)
     y_true = None if columns.y_true is None else _binary(path, frame, columns.y_true, columns.positive_label)
+    _check_label(path, frame, columns)
     scores = None if columns.score is None else _scores(path, frame, columns.score)
     sensitive = {c: frame[c].to_numpy(dtype=object) for c in columns.sensitive}
     try:
@@ -134,9 +136,16 @@ def _read(path: Path, sep: str | None) -> tuple[Any, str]:
     pd = require("pandas", extra="fairness", purpose="reading a predictions file")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    if sep is not None and len(sep) != 1:
+        raise DataError(f"{path}: --sep must be one character, got {sep!r}")
     used = sep if sep is not None else _sniff(path)
     try:
-        frame = pd.read_csv(path, sep=used, dtype=str, keep_default_na=True, skipinitialspace=True)
+        with warnings.catch_warnings():
+            # index_col=False: an extra field in the first row must not turn column 1 into an index.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, sep=used, dtype=str, keep_default_na=True, skipinitialspace=True, index_col=False)
+    except pd.errors.ParserWarning:
+        raise DataError(_long_row(path, used)) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty; it needs a header line and one row per decision") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -145,6 +154,20 @@ def _read(path: Path, sep: str | None) -> tuple[Any, str]:
         raise DataError(f"{path}: the file has a header but no rows")
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame, used
+
+
+def _long_row(path: Path, sep: str) -> str:
+    """The message for a row with more fields than the header (pandas only warns about it)."""
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        width = len(next(reader, []))
+        for row in reader:
+            if len(row) > width:
+                return (
+                    f"{path}: line {reader.line_num} has {len(row)} fields but the header has {width}; "
+                    "fix that row (or quote a value that contains the separator)"
+                )
+    return f"{path}: a row has more fields than the header; fix that row"
 
 
 def _sniff(path: Path) -> str:
@@ -205,6 +228,23 @@ def _binary(path: Path, frame: Any, column: str, label: str | None) -> npt.NDArr
             "pass the value that means the positive outcome"
         )
     return np.fromiter((_same(v, label) for v in values), dtype=bool, count=len(values)).astype(np.int8)
+
+
+def _check_label(path: Path, frame: Any, columns: Columns) -> None:
+    """A word given as the positive label must occur in a decision column (else it is a typo)."""
+    label = columns.positive_label
+    if label is None or label.strip().lower() in _TRUE | _FALSE:
+        return
+    named = [c for c in (columns.y_pred, columns.y_true) if c is not None]
+    if any(_same(str(v).strip(), label) for c in named for v in frame[c].unique()):
+        return
+    where = f"is not in column {named[0]!r}"
+    if len(named) > 1:
+        where = f"is in neither column {named[0]!r} nor {named[1]!r}"
+    raise DataError(
+        f"{path}: --positive-label {label!r} {where}; give a value that occurs there, or leave it out "
+        "for 0/1 or true/false columns"
+    )
 
 
 def _same(value: str, label: str) -> bool:
