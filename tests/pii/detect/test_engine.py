@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ethos.errors import UnknownNameError
+from ethos.errors import ConfigError, UnknownNameError
 from ethos.pii import cached_analyzer, scan
 from ethos.pii.detect import Analyzer, AnalyzerConfig, canonical_entity, recognizer_registry
 from ethos.pii.detect._resolve import resolve
@@ -77,6 +77,14 @@ def test_when_entities_are_restricted_then_only_those_are_reported_and_variants_
 def test_when_an_unknown_entity_is_asked_for_then_the_error_suggests_a_close_name() -> None:
     with pytest.raises(UnknownNameError, match="PHONE_NUMBER"):
         _patterns(entities=("PHONE_NUMBRE",))
+
+
+@pytest.mark.parametrize(("texts", "fragment"), [([5], "text 0 is int"), (["ok", None], "text 1 is NoneType")])
+def test_when_a_text_is_not_a_string_then_a_config_error_names_it(texts: list[object], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        scan(texts, config=AnalyzerConfig(spacy_model=None))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="list of texts"):
+        _patterns().scan("a@example.org")
 
 
 def test_when_config_has_an_unknown_field_then_validation_fails() -> None:

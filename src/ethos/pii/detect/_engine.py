@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from ethos.errors import ConfigError
 from ethos.pii.detect._config import AnalyzerConfig
 from ethos.pii.detect._entities import CANONICAL_ENTITIES
 from ethos.pii.detect._recognizer import Recognizer, recognizer_registry
@@ -83,7 +84,16 @@ class Analyzer:
         return tuple(ordered + sorted((supported & wanted) - set(ordered)))
 
     def scan(self, texts: Sequence[str]) -> list[list[Span]]:
-        """Find entities in each text; spans are sorted by start and do not overlap."""
+        """Find entities in each text; spans are sorted by start and do not overlap.
+
+        Raises:
+            ConfigError: When ``texts`` is one string, or holds something that is not a string.
+        """
+        if isinstance(texts, str):
+            raise ConfigError("scan() takes a list of texts; wrap a single text in a list")
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ConfigError(f"text {i} is {type(text).__name__}, not str; scan() takes a list of strings")
         recognizers = self.load()._recognizers or []
         found: list[list[Span]] = [[] for _ in texts]
         for results in self._run(recognizers, texts):
