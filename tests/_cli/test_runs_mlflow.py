@@ -202,6 +202,18 @@ def test_when_mlflow_refuses_the_uri_then_one_line_names_it(monkeypatch: pytest.
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_when_the_sqlite_uri_names_a_file_that_is_not_a_database_then_one_line_names_it(tmp_path: Path) -> None:
+    _save(make_record())
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_bytes(b"these are notes, not a database\n" * 4)
+    uri = f"sqlite:///{not_a_db}"
+    result = run_cli("runs", "export", "01JAAA", "--mlflow", uri)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: MLflow at {uri}: ") and "not a database" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not_a_db.read_bytes() == b"these are notes, not a database\n" * 4
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

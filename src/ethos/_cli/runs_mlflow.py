@@ -251,7 +251,7 @@ def export_runs(
         try:
             client = MlflowClient(tracking_uri=uri)
             experiment_id = _experiment(client, experiment, uri)
-        except (MlflowException, OSError) as exc:
+        except (MlflowException, OSError, *_store_errors()) as exc:
             raise ConfigError(f"MLflow at {uri}: {_first_line(exc)}") from None
         out = []
         for record in records:
@@ -262,6 +262,15 @@ def export_runs(
             if on_exported is not None:
                 on_exported(out[-1])
         return out
+
+
+def _store_errors() -> tuple[type[Exception], ...]:
+    """SQLAlchemy's errors, which MLflow's SQL stores let through (e.g. a file that is not a database)."""
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:  # mlflow-skinny without SQLAlchemy: no SQL store either
+        return ()
+    return (SQLAlchemyError,)
 
 
 def _first_line(exc: BaseException) -> str:
