@@ -247,11 +247,12 @@ def export_runs(
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    refused: tuple[type[Exception], ...] = (MlflowException, OSError, *_store_errors())
     with _quiet_mlflow():
         try:
             client = MlflowClient(tracking_uri=uri)
             experiment_id = _experiment(client, experiment, uri)
-        except (MlflowException, OSError, *_store_errors()) as exc:
+        except refused as exc:
             raise ConfigError(f"MLflow at {uri}: {_first_line(exc)}") from None
         out = []
         for record in records:
