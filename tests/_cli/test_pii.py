@@ -84,6 +84,21 @@ def test_when_values_are_encrypted_then_restore_gives_back_the_identical_file(
     assert back.read_bytes() == src.read_bytes()
 
 
+def test_when_a_token_cannot_be_decrypted_then_restore_names_the_line_and_writes_nothing(
+    tmp_path: Path, key: Path
+) -> None:
+    src, enc = tmp_path / "in.txt", tmp_path / "enc.txt"
+    src.write_text("nothing\nmail ann@example.org\n")
+    res = run_cli("pii", "redact", str(src), "-o", str(enc), "--operator", "DEFAULT=encrypt", "--key-file", str(key),
+                  NO_NER)
+    assert res.exit_code == 0, res.stderr
+    other = tmp_path / "other.key"
+    run_cli("pii", "keygen", "-o", str(other))
+    line = only_line(run_cli("pii", "restore", str(enc), "-o", str(tmp_path / "back.txt"), "--key-file", str(other)))
+    assert "enc.txt line 2:" in line and "another key or altered" in line
+    assert not (tmp_path / "back.txt").exists()
+
+
 def test_when_restore_has_no_key_then_it_says_how_to_give_one(tmp_path: Path) -> None:
     src = tmp_path / "in.txt"
     src.write_text("x\n")

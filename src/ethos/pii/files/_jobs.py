@@ -32,10 +32,14 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The result for one record: its new slot texts (``None`` when unchanged or only scanned) and spans."""
+    """The result for one record: its new slot texts (``None`` when unchanged or only scanned) and spans.
+
+    ``error`` says why the record could not be done (the caller names the file and line).
+    """
 
     texts: list[str] | None
     spans: list[list[Span]]
+    error: str | None = None
 
 
 class Worker(Protocol):
@@ -104,7 +108,11 @@ class _RestoreWorker:
     def run(self, batch: Batch) -> list[Outcome]:
         out = []
         for rec in batch.texts:
-            new = [self.cipher.restore(t) for t in rec]
+            try:
+                new = [self.cipher.restore(t) for t in rec]
+            except DataError as exc:  # the message names no value; the line is added where it is known
+                out.append(Outcome(None, [[] for _ in rec], str(exc)))
+                continue
             out.append(Outcome(new if new != rec else None, [[] for _ in rec]))
         return out
 

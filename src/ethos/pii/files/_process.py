@@ -11,6 +11,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Any
 
+from ethos.errors import DataError
 from ethos.pii.files._formats import FileFormat, Record, Selection
 from ethos.pii.files._jobs import Batch, Executor, Job, Outcome
 from ethos.pii.files._pipeline import (
@@ -139,6 +140,8 @@ def _finish(
                 out.write(record.raw)
             continue
         outcome = next(results)
+        if outcome.error is not None:
+            raise DataError(f"{summary.input} line {record.line}: {outcome.error}")
         originals = [record.texts[i] for i in slots]
         new: dict[int, str] = {}
         if outcome.texts is not None:
