@@ -162,6 +162,19 @@ def test_when_a_datasheet_measures_data_then_it_counts_pii_per_entity_and_field_
         assert value.lower() not in (text + result.stdout).lower()
 
 
+def test_when_a_data_file_has_a_malformed_record_then_the_error_names_its_line_and_only_real_options(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "chats.jsonl"
+    data.write_text(CHATS + '\n{"text": \n', encoding="utf-8")
+    out = tmp_path / "DATASHEET.md"
+    result = run_cli("report", "datasheet", "--data", str(data), "--no-ner", "-o", str(out))
+    assert result.exit_code == 2
+    _one_line_error(result.stderr, f"{data} line 4", "--no-pii")
+    assert "--skip-bad" not in result.stderr  # an option of `ethos pii`, not of `ethos report datasheet`
+    assert not out.exists()
+
+
 def test_when_an_optout_receipt_is_given_then_the_datasheet_lists_it_and_matches_the_cleaned_file(
     tmp_path: Path,
 ) -> None:

@@ -281,7 +281,11 @@ def _scan(path: Path, *, ner: bool, as_json: bool) -> FileSummary:
     options = FileOptions(max_examples=0)
     job = ScanJob(AnalyzerConfig() if ner else AnalyzerConfig(spacy_model=None))
     with progress_bar(f"scan {path.name}", as_json=as_json) as progress:
-        return process_file(path, job, options=options, progress=progress)
+        try:
+            return process_file(path, job, options=options, progress=progress)
+        except DataError as exc:  # the scanner's hint names `ethos pii`'s --skip-bad, which this command lacks
+            hint = "pass --no-pii to measure only its size and checksum"
+            raise DataError(str(exc).replace("pass --skip-bad to skip it", hint)) from None
 
 
 def read_receipts(paths: list[Path], files: list[FileStats]) -> list[OptoutReceipt]:
