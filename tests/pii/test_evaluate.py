@@ -135,6 +135,13 @@ def test_when_the_file_is_missing_or_not_utf8_then_a_data_error_names_it(tmp_pat
         read_labeled(latin)
 
 
+def test_when_the_file_holds_no_text_then_a_data_error_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n")
+    with pytest.raises(DataError, match="empty.jsonl holds no labelled text"):
+        read_labeled(empty)
+
+
 def test_when_evaluating_an_analyzer_then_metrics_and_throughput_are_reported() -> None:
     items = [
         LabeledText("mail jane@example.org now", (S(5, 21, "EMAIL_ADDRESS"),)),

@@ -34,8 +34,8 @@ def read_labeled(path: Path) -> list[LabeledText]:
     Blank lines are skipped.
 
     Raises:
-        DataError: When the file cannot be read or decoded, or a line is not a valid record;
-            the message names the file and the line number.
+        DataError: When the file cannot be read or decoded, holds no record, or a line is not a
+            valid record; the message names the file and the line number.
     """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -43,7 +43,10 @@ def read_labeled(path: Path) -> list[LabeledText]:
         raise DataError(f"cannot read labelled file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text; convert it to UTF-8") from None
-    return [_parse(path, n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    items = [_parse(path, n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    if not items:  # scores of nothing are all null: almost surely the wrong file
+        raise DataError(f'{path} holds no labelled text; expected one {{"text": ..., "spans": [...]}} per line')
+    return items
 
 
 def _parse(path: Path, n: int, line: str) -> LabeledText:
