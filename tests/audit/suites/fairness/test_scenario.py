@@ -141,6 +141,8 @@ BAD_FILES = [
      r"templates\[0\]: the template never uses \{qualification\}", "templates =", 1),
     ("filler shadows an attribute", 'school = ["Lincoln High", "Roosevelt High"]', 'surname = ["X"]',
      r"scenario\[0\]\.fillers\.surname: \{surname\} is filled by surname", "fillers =", 1),
+    ("value in two groups", 'group_b = ["Miller", "Davis"]', 'group_b = ["Miller", "Tran"]',
+     r"attribute\[0\]: the value 'Tran' is in group 'group_a' and in group 'group_b'", "[[attribute]]", 1),
     ("bad group name", "group_a = ", '"group a" = ', r"attribute\[0\]: group 'group a' is not a valid name",
      "[[attribute]]", 1),
 ]  # fmt: skip

@@ -78,8 +78,9 @@ class AttributeSet(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> AttributeSet:
-        """Every group non-empty, group names valid, every value filling the same placeholders."""
+        """Every group non-empty, group names valid, values distinct across groups, same placeholders."""
         keys = set(self.neutral)
+        owner: dict[tuple[tuple[str, str], ...], str] = {}
         for group, values in self.groups.items():
             if not IDENTIFIER.match(group):
                 raise ValueError(f"group {group!r} is not a valid name (a letter, then letters, digits, _ or -)")
@@ -90,6 +91,13 @@ class AttributeSet(BaseModel):
                     raise ValueError(
                         f"a value of group {group!r} fills {sorted(value)}, but neutral fills {sorted(keys)}; "
                         "every value must fill the same placeholders"
+                    )
+                first = owner.setdefault(tuple(sorted(value.items())), group)
+                if first != group:
+                    shown = " / ".join(value.values())
+                    raise ValueError(
+                        f"the value {shown!r} is in group {first!r} and in group {group!r}; "
+                        "a value must signal one group (else its twins are identical)"
                     )
         return self
 
