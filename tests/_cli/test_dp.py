@@ -150,3 +150,29 @@ def test_when_run_as_a_process_with_a_bad_query_then_exit_2_without_traceback(pe
     result = run_cli_subprocess("dp", "release", str(people), "-q", "median:age", "--epsilon", "1")
     assert result.exit_code == 2
     _one_line_error(result.stderr, "--query 'median:age' is not a query")
+
+
+@pytest.mark.parametrize(
+    ("query", "extra"),
+    [("count", ("--epsilon", "1e-300")), ("mean:age", ("--epsilon", "0.1", "--bounds", "age=-1e308,1e308"))],
+)
+def test_when_opendp_cannot_calibrate_the_noise_then_one_line_and_nothing_is_charged(
+    people: Path, ethos_home: Path, query: str, extra: tuple[str, ...]
+) -> None:
+    run_cli("dp", "budget", "set", str(people), "--epsilon", "1.0")
+    result = run_cli("dp", "release", str(people), "-q", query, *extra)
+    assert result.exit_code == 2, result.stderr
+    _one_line_error(result.stderr, f"query {query}", "OpenDP")
+    with PrivacyLedger(ethos_home / "ethos.db") as ledger:
+        assert ledger.status(DatasetRef.from_path(people)).spent_epsilon == 0.0
+
+
+def test_when_the_separator_is_not_one_character_then_exit_2_before_anything_is_charged(
+    people: Path, ethos_home: Path
+) -> None:
+    run_cli("dp", "budget", "set", str(people), "--epsilon", "1.0")
+    result = run_cli("dp", "release", str(people), "-q", "count", "--epsilon", "0.1", "--sep", "xx")
+    assert result.exit_code == 2
+    _one_line_error(result.stderr, "--sep 'xx'")
+    with PrivacyLedger(ethos_home / "ethos.db") as ledger:
+        assert ledger.status(DatasetRef.from_path(people)).spent_epsilon == 0.0

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ethos.errors import ConfigError
 from ethos.pii.dp import _opendp
 from ethos.pii.dp._opendp import Noisy
 from ethos.pii.dp._spec import Bounds, Query, ReleaseSpec
@@ -127,6 +128,7 @@ def release(spec: ReleaseSpec, frame: Frame, *, source: Path, seed: int | None =
         seed: Draw noise from a seeded generator (tests, reproducible reports); ``None`` uses OpenDP's CSPRNG.
 
     Raises:
+        ConfigError: OpenDP finds no finite noise scale for a query's ε and bounds (names the query).
         DataError: A column is missing or a numeric column holds text (names the line).
         MissingDependencyError: OpenDP, pandas or NumPy is not installed.
     """
@@ -134,8 +136,17 @@ def release(spec: ReleaseSpec, frame: Frame, *, source: Path, seed: int | None =
 
     rng = None if seed is None else np.random.default_rng(seed)
     values: list[ReleasedValue] = []
+    refused: Any = _opendp.opendp().OpenDPException
     for query, epsilon in zip(spec.queries, spec.epsilons, strict=True):
-        values.extend(_one(spec, query, epsilon, frame, source, rng))
+        try:
+            values.extend(_one(spec, query, epsilon, frame, source, rng))
+        except refused as exc:  # e.g. an ε too small or bounds too wide for any finite noise scale
+            reason = " ".join(str(exc).split())
+            reason = reason if len(reason) <= 160 else reason[:160] + "…"
+            raise ConfigError(
+                f"query {query}: OpenDP cannot calibrate noise for ε={epsilon:g} ({reason}); "
+                "use a larger --epsilon (or narrower --bounds)"
+            ) from None
     return Release(tuple(values), spec.epsilon, 0.0, seed, _opendp.opendp_version())
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ethos._util.deps import require
-from ethos.errors import DataError
+from ethos.errors import ConfigError, DataError
 
 __all__ = ["Frame", "numeric_column", "read_csv", "sniff_separator", "text_column"]
 
@@ -42,11 +42,16 @@ def read_csv(path: Path, sep: str | None = None) -> Frame:
         sep: The field separator; sniffed from the first 64 KiB when ``None``.
 
     Raises:
+        ConfigError: ``sep`` is not one character (``tab`` or a backslash and ``t`` mean a tab).
         DataError: The file is missing, unreadable or not a CSV with a header.
     """
     pd: Any = require("pandas", extra="tabular", purpose="differential-privacy releases")
     if not path.is_file():
         raise DataError(f"{path} is not a file; give the CSV to release statistics on")
+    if sep is not None:
+        sep = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(sep, sep)
+        if len(sep) != 1:
+            raise ConfigError(f"--sep {sep!r}: give one character, e.g. ';' or '\\t'")
     separator = sep or sniff_separator(path)
     try:
         frame = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, encoding="utf-8")
