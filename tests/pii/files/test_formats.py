@@ -208,6 +208,23 @@ def test_when_in_place_fails_then_the_input_is_untouched(tmp_path: Path) -> None
     assert files_in(tmp_path) == ["in.jsonl"]
 
 
+def test_when_the_encoding_is_unknown_then_a_config_error_comes_before_any_output(tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("a@example.org\n")
+    with pytest.raises(ConfigError, match="unknown encoding 'nope'"):
+        process_file(src, JOB, output=tmp_path / "out.txt", options=FileOptions(encoding="nope"))
+    assert files_in(tmp_path) == ["in.txt"]
+
+
+def test_when_the_output_cannot_be_written_then_a_data_error_names_it(tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("a@example.org\n")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(DataError, match="cannot write .*file/out.txt"):
+        process_file(src, JOB, output=tmp_path / "file" / "out.txt")
+    assert files_in(tmp_path) == ["file", "in.txt"]
+
+
 def test_when_the_output_is_the_input_then_it_is_refused_without_in_place(tmp_path: Path) -> None:
     src = tmp_path / "in.txt"
     src.write_text("x\n")

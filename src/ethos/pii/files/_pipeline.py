@@ -20,7 +20,7 @@ from typing import IO, BinaryIO, Literal
 from ethos.errors import ConfigError, DataError
 from ethos.pii.files._csv import CsvFormat
 from ethos.pii.files._formats import BadRecord, FileFormat, JsonlFormat, Record, TextFormat
-from ethos.pii.files._lines import LineSource
+from ethos.pii.files._lines import LineSource, check_encoding
 
 __all__ = ["Chunk", "FileOptions", "Progress", "make_format", "read_chunks"]
 
@@ -151,6 +151,7 @@ def _open_input(source: str | Path) -> Iterator[tuple[BinaryIO, int | None]]:
 @contextlib.contextmanager
 def _open_output(target: str | Path | None, source: str | Path, encoding: str) -> Iterator[IO[str] | None]:
     """A text handle whose content replaces ``target`` only if the block succeeds (stdout: streamed)."""
+    check_encoding(encoding)  # before a temp file is made
     if target is None:
         yield None
         return
@@ -159,8 +160,11 @@ def _open_output(target: str | Path | None, source: str | Path, encoding: str) -
         sys.stdout.flush()
         return
     path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
             yield fh
