@@ -99,6 +99,15 @@ def test_when_a_token_cannot_be_decrypted_then_restore_names_the_line_and_writes
     assert not (tmp_path / "back.txt").exists()
 
 
+def test_when_the_report_cannot_be_written_then_one_line_says_so(tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("mail ann@example.org\n")
+    (tmp_path / "file").write_text("")
+    report = tmp_path / "file" / "report.json"
+    line = only_line(run_cli("pii", "scan", str(src), "--report", str(report), NO_NER))
+    assert line.startswith("error: cannot write the report") and "report.json" in line
+
+
 def test_when_restore_has_no_key_then_it_says_how_to_give_one(tmp_path: Path) -> None:
     src = tmp_path / "in.txt"
     src.write_text("x\n")

@@ -43,7 +43,7 @@ from ethos._cli.pii_options import (
     progress_bar,
 )
 from ethos._cli.pii_print import print_eval, print_findings, print_summary
-from ethos.errors import ConfigError
+from ethos.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from ethos.pii.files import FileOptions, FileSummary, RedactJob, RestoreJob, ScanJob
@@ -275,5 +275,8 @@ def _process(
     with _terminate_as_interrupt(), progress_bar(label, as_json=as_json) as progress:
         summary = process_file(source, job, output=output, options=options, progress=progress)
     if report is not None:
-        atomic_write_text(report, json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n")
+        try:
+            atomic_write_text(report, json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise DataError(f"cannot write the report {report}: {exc.strerror or type(exc).__name__}") from None
     return summary
