@@ -218,3 +218,19 @@ def test_when_the_positive_label_is_in_no_column_then_the_error_says_so(tmp_path
 def test_when_the_separator_is_longer_than_one_character_then_one_line_says_so(tmp_path: Path) -> None:
     line = _bad(tmp_path, GOOD, "--y-pred", "hired", "--sensitive", "sex", "--sep", ";;")
     assert "--sep must be one character" in line
+
+
+def test_when_sensitive_values_have_trailing_spaces_then_they_are_the_same_group(tmp_path: Path) -> None:
+    path = tmp_path / "spaces.csv"
+    path.write_text("sex,hired\nF ,1\nM,0\nF,0\nM , 1\n", encoding="utf-8")
+    result = _assess(path, "--y-pred", "hired", "--sensitive", "sex", "--json", "--no-record")
+    assert result.exit_code == 0, result.stderr
+    by_group = json.loads(result.stdout)["by_group"]
+    assert sorted(by_group) == ["F", "M"] and by_group["F"]["count"] == 2
+
+
+def test_when_a_cell_holds_a_missing_value_marker_then_the_error_says_it_counts_as_missing(tmp_path: Path) -> None:
+    rows = [dict(r) for r in GOOD]
+    rows[1]["sex"] = "NA"
+    line = _bad(tmp_path, rows, "--y-pred", "hired", "--sensitive", "sex")
+    assert "column 'sex' has no value at line 3 (an empty cell or a missing-value marker such as NA" in line

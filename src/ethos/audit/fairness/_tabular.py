@@ -109,7 +109,7 @@ def assess_file(  # noqa: PLR0913 - the file, its columns, then the statistics s
     y_true = None if columns.y_true is None else _binary(path, frame, columns.y_true, columns.positive_label)
     _check_label(path, frame, columns)
     scores = None if columns.score is None else _scores(path, frame, columns.score)
-    sensitive = {c: frame[c].to_numpy(dtype=object) for c in columns.sensitive}
+    sensitive = {c: frame[c].str.strip().to_numpy(dtype=object) for c in columns.sensitive}
     try:
         report = assess(
             y_pred,
@@ -199,7 +199,8 @@ def _check_missing(path: Path, frame: Any, columns: Sequence[str]) -> None:
         empty = np.flatnonzero(frame[column].isna().to_numpy()).tolist()
         if empty:
             raise DataError(
-                f"{path}: column {column!r} has no value at line {_lines(empty)}; fill or drop those rows"
+                f"{path}: column {column!r} has no value at line {_lines(empty)} (an empty cell or a missing-value "
+                "marker such as NA, NaN, null or None); fill or drop those rows"
             )
 
 
