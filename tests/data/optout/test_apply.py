@@ -138,3 +138,24 @@ def test_when_a_receipt_is_edited_then_it_no_longer_verifies(registry: Registry,
     write_receipt(path, receipt)
     with pytest.raises(DataError, match="not the output"):
         verify_receipt(path, registry.key, src)
+
+
+def test_when_a_csv_row_has_the_wrong_number_of_fields_then_data_error_names_its_line_and_nothing_is_written(
+    registry: Registry, tmp_path: Path
+) -> None:
+    # A shifted row would hide Ada's email in the wrong column, so her row would silently survive.
+    src, out = tmp_path / "users.csv", tmp_path / "clean.csv"
+    src.write_text('id,email,name\nu-2,bob@example.org,Bob\n"x\ny",ada@example.org\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"users\.csv, line 4: 2 fields, but the header has 3"):
+        apply_registry(registry, src, out)
+    assert not out.exists()
+
+
+def test_when_a_csv_has_blank_lines_then_they_are_kept_and_do_not_count_as_rows(
+    registry: Registry, tmp_path: Path
+) -> None:
+    src, out = tmp_path / "users.csv", tmp_path / "clean.csv"
+    src.write_text("id,email\nu-2,bob@example.org\n\nu-3,ada@example.org\n", encoding="utf-8")
+    result = apply_registry(registry, src, out)
+    assert out.read_text(encoding="utf-8") == "id,email\nu-2,bob@example.org\n\n"
+    assert (result.units_before, result.units_after) == (2, 1)

@@ -129,10 +129,18 @@ def _apply_csv(
         dialect: Any = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
-    if not rows:
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    numbered = [(reader.line_num, row) for row in reader]  # line_num: the row's last line
+    if not numbered:
         raise DataError(f"{source} is empty; a CSV needs a header row")
-    header, body = rows[0], rows[1:]
+    header = numbered[0][1]
+    for line, row in numbered[1:]:
+        if row and len(row) != len(header):  # a shifted row could hide an identifier in the wrong column
+            raise DataError(
+                f"{source}, line {line}: {len(row)} fields, but the header has {len(header)} "
+                f"(separator {dialect.delimiter!r}); fix the row"
+            )
+    body = [row for _, row in numbered[1:]]
     cols = _columns(header, columns, source)
     out = io.StringIO()
     writer = csv.writer(
@@ -141,12 +149,13 @@ def _apply_csv(
     writer.writerow(header)
     removed: Counter[str] = Counter()
     for row in body:
-        owner = _row_owner(dict(zip(header, row, strict=False)), cols, match)
+        owner = _row_owner(dict(zip(header, row, strict=True)), cols, match) if row else None
         if owner:
             removed[owner] += 1
         else:
-            writer.writerow(row)
-    return out.getvalue(), len(body), len(body) - sum(removed.values()), removed
+            writer.writerow(row)  # a blank line stays a blank line
+    records = sum(1 for row in body if row)
+    return out.getvalue(), records, records - sum(removed.values()), removed
 
 
 def _apply_jsonl(
