@@ -229,6 +229,16 @@ def test_when_a_regression_fails_then_the_message_says_by_how_much_against_what(
     assert (check.kind, check.limit, check.passed) == ("max_regression", 58.0, False)
 
 
+@pytest.mark.parametrize("higher_is_better", [True, False])
+def test_when_the_value_equals_its_baseline_then_the_message_says_unchanged_not_improved_by_minus_zero(
+    higher_is_better: bool,
+) -> None:
+    rule = f'benchmark = "stereoset"\nmetric = "ss"\nhigher_is_better = {str(higher_is_better).lower()}\n'
+    result = _one(rule + "max_regression = 2\n", [_run(RUN, _m(60.0))], [_run(BASE, _m(60.0))])
+    assert result.status == "pass"
+    assert result.message == "ss = 60 unchanged vs baseline 60 (allowed regression 2)"
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 

@@ -292,7 +292,7 @@ def _regressions(rule: GateRule, metric: MetricRecord, base: float) -> list[Chec
     for kind, slack, text in allowed:
         limit = base - sign * slack
         worse = sign * (base - metric.value)  # > 0: the value moved in the bad direction
-        change = f"regressed by {_fmt(worse)}" if worse > 0 else f"improved by {_fmt(-worse)}"
+        change = f"regressed by {_fmt(worse)}" if worse > 0 else f"improved by {_fmt(-worse)}" if worse else "unchanged"
         what = f"baseline {_fmt(base)} (allowed regression {text})"
         statement = f"{rule.metric} = {_fmt(metric.value)} {change} vs {what}"
         checks.append(_bound(kind, metric, limit, at_least=rule.higher_is_better, what=what, statement=statement))
