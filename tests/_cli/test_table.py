@@ -132,3 +132,16 @@ def test_when_the_table_is_missing_then_check_exits_2_naming_the_file(tmp_path: 
     result = run_cli("table", "check", str(tmp_path / "none.csv"), "--quasi", "a")
     assert result.exit_code == 2
     assert "none.csv: no such file" in result.stderr
+
+
+def test_when_the_output_is_the_input_then_exit_2_and_the_input_is_untouched(tmp_path: Path) -> None:
+    path = synthetic(tmp_path, rows=50)
+    before = path.read_bytes()
+    result = run_cli(
+        "table", "anonymize", str(path), "--k", "2", "--quasi", ",".join(QUASI), "--algorithm", "mondrian",
+        "-o", str(tmp_path / "." / path.name),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "is the input" in result.stderr
+    assert path.read_bytes() == before

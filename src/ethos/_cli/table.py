@@ -120,6 +120,8 @@ def anonymize(  # noqa: PLR0913 - one flag per option of the command
         raise ConfigError(f"--diversity {diversity!r}: choose distinct or entropy")
     if hierarchies is None and algorithm == "optimal":
         raise ConfigError("--hierarchies DIR is needed for --algorithm optimal (or use --algorithm mondrian)")
+    if output.resolve() == file.resolve():
+        raise ConfigError(f"-o {output} is the input; write the anonymized table to another file")
     privacy = Privacy(k=k, l=l, diversity=cast("Diversity", diversity), sensitive=_names(sensitive), suppress=suppress)
     data = _read(file, sep)
     quasi_names = resolve_columns(data, _names(quasi), "--quasi")
