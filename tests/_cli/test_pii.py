@@ -190,6 +190,17 @@ def test_when_scanning_with_show_and_explain_then_findings_are_listed_masked(tmp
     assert "4111" not in res.stdout
 
 
+def test_when_eval_is_restricted_to_entities_then_gold_of_other_types_is_not_scored(tmp_path: Path) -> None:
+    labeled = tmp_path / "gold.jsonl"
+    rows = [{"text": "mail ann@example.org, call 555", "spans": [
+        {"start": 5, "end": 20, "entity": "EMAIL"}, {"start": 27, "end": 30, "entity": "PHONE"}]}]
+    labeled.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = run_cli("pii", "eval", str(labeled), "--entities", "EMAIL", "--json", NO_NER)
+    assert res.exit_code == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["overall"]["recall"] == 1.0 and set(data["per_entity"]) == {"EMAIL_ADDRESS"}
+
+
 def test_when_eval_runs_with_json_then_the_shape_is_the_documented_one(tmp_path: Path) -> None:
     labeled = tmp_path / "gold.jsonl"
     rows = [
