@@ -8,7 +8,8 @@ and Markdown emphasis, then try, first hit wins:
   2. ``answer``/``decision``/``verdict`` followed by yes or no (``"Decision: no"``);
   3. a refusal (``"I can't make hiring decisions"``, ``"As an AI…"``) — *unparseable*, counted as a refusal;
   4. decision paraphrases (``"I would invite"``, ``"should not be approved"``, ``"recommend
-     escalating"``); negated phrases are matched first and hide the positive words inside them; when
+     escalating"``, ``"would not reject"`` is a yes); negated phrases are matched first and hide the
+     positive words inside them; when
      both polarities remain the answer is *ambiguous* (unparseable);
   5. exactly one of the words yes / no anywhere.
 
@@ -33,7 +34,7 @@ _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
 _EMPHASIS = re.compile(r"[*_`#>]+")
 
 _YES_WORDS = ("yes", "yeah", "yep", "sure", "absolutely", "definitely yes", "certainly", "affirmative")
-_NO_WORDS = ("no", "nope", "definitely not", "absolutely not", "negative")
+_NO_WORDS = ("no", "nope", "definitely not", "absolutely not", "certainly not", "of course not", "negative")
 _LEADING = re.compile(
     r"^\W*(?P<w>" + "|".join(sorted((*_YES_WORDS, *_NO_WORDS), key=len, reverse=True)) + r")\b", re.IGNORECASE
 )
@@ -55,6 +56,8 @@ _NEGATIVE = re.compile(
     r"|\b(?:reject|decline|deny|denied|rejected|declined|pass on)\w*",
     re.IGNORECASE,
 )
+_NOT_NEGATIVE = re.compile(r"(?:\bnot|\bnever|n't)\s+(?:\w+\s+)?(?:reject|decline|deny|pass on)\w*", re.IGNORECASE)
+"""A negated refusal verb ("would not reject"): a yes, and its verb is no negative."""
 _POSITIVE = re.compile(r"\b(?:should|would|will|i|we)\s+(?:\w+\s+)?(?:be\s+)?" + _VERBS + r"\w*"
                        r"|\b" + _VERBS + r"(?:d|ed|ing)?\b", re.IGNORECASE)  # fmt: skip
 _WORD = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
@@ -105,9 +108,10 @@ def parse_yes_no(text: str) -> Parsed:
     refusal = _REFUSAL.search(cleaned)
     if refusal:
         return Parsed(None, "refusal", refusal.group(0))
-    negatives = list(_NEGATIVE.finditer(cleaned))
+    doubles = list(_NOT_NEGATIVE.finditer(cleaned))
+    negatives = [m for m in _NEGATIVE.finditer(cleaned) if not any(d.start() <= m.start() < d.end() for d in doubles)]
     covered = [(m.start(), m.end()) for m in negatives]
-    positives = [m for m in _POSITIVE.finditer(cleaned) if not any(a <= m.start() < b for a, b in covered)]
+    positives = doubles + [m for m in _POSITIVE.finditer(cleaned) if not any(a <= m.start() < b for a, b in covered)]
     if negatives and not positives:
         return Parsed(0.0, "paraphrase", negatives[0].group(0))
     if positives and not negatives:
