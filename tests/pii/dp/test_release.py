@@ -154,3 +154,16 @@ def test_when_a_column_is_missing_then_data_error_lists_the_columns(people: Path
 def test_when_the_separator_is_a_semicolon_then_it_is_sniffed(people: Path) -> None:
     assert list(read_csv(people).columns) == ["age", "city", "income"]
     assert list(read_csv(people, sep=",").columns) == ["age;city;income"]
+
+
+@pytest.mark.parametrize(("body", "line", "fields"), [("23,Oslo\n41\n", 3, 1), ("23,Oslo\n41,Lima,9\n", 3, 3)])
+def test_when_a_row_has_the_wrong_number_of_fields_then_one_line_data_error_names_it(
+    tmp_path: Path, body: str, line: int, fields: int
+) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("age,city\n" + body, encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        read_csv(path)
+    message = str(caught.value)
+    assert f"ragged.csv, line {line}: {fields} fields, but the header has 2" in message
+    assert "\n" not in message

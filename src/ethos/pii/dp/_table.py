@@ -54,12 +54,27 @@ def read_csv(path: Path, sep: str | None = None) -> Frame:
             raise ConfigError(f"--sep {sep!r}: give one character, e.g. ';' or '\\t'")
     separator = sep or sniff_separator(path)
     try:
+        _check_rows(path, separator)
         frame = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read {path} as CSV (separator {separator!r}): {exc}; try --sep") from None
+    except (ValueError, OSError, UnicodeDecodeError, csv.Error) as exc:
+        reason = " ".join(str(exc).split())
+        raise DataError(f"cannot read {path} as CSV (separator {separator!r}): {reason}; try --sep") from None
     if frame.columns.empty:
         raise DataError(f"{path} has no header row; the first line must name the columns")
     return frame
+
+
+def _check_rows(path: Path, separator: str) -> None:
+    """Refuse a row whose field count differs from the header's (pandas would pad a short one silently)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter=separator)
+        header = next(reader, [])
+        for row in reader:
+            if row and len(row) != len(header):
+                raise DataError(
+                    f"{path}, line {reader.line_num}: {len(row)} fields, but the header has {len(header)} "
+                    f"(separator {separator!r}); fix the row or pass the right --sep"
+                )
 
 
 def _column(frame: Frame, column: str, path: Path) -> Any:
