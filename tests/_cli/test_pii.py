@@ -108,6 +108,14 @@ def test_when_the_report_cannot_be_written_then_one_line_says_so(tmp_path: Path)
     assert line.startswith("error: cannot write the report") and "report.json" in line
 
 
+def test_when_entities_name_no_type_then_it_is_refused_instead_of_finding_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("mail ann@example.org\n")
+    line = only_line(run_cli("pii", "redact", str(src), "-o", str(tmp_path / "out.txt"), "--entities", ",", NO_NER))
+    assert "--entities" in line and "no entity type" in line
+    assert not (tmp_path / "out.txt").exists()
+
+
 def test_when_restore_has_no_key_then_it_says_how_to_give_one(tmp_path: Path) -> None:
     src = tmp_path / "in.txt"
     src.write_text("x\n")

@@ -91,6 +91,8 @@ class AnalyzerFlags:
         values: dict[str, Any] = {"allow_list": self.allow}
         if self.entities:
             values["entities"] = _split(self.entities)
+            if not values["entities"]:  # an empty list would find nothing and leave every value in clear
+                raise ConfigError("--entities names no entity type; leave it out to find every type")
         if self.threshold is not None:
             values["threshold"] = self.threshold
         if self.deny_file is not None:
