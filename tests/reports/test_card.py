@@ -242,3 +242,19 @@ def test_when_an_interval_is_undefined_then_model_index_leaves_it_out_and_the_bo
     assert result.metric_args == {"run_id": "01JBBBBBBBBBBBBBBBBBBBBBBB", "n": 10}
     assert "| crows_pairs | metric_score | 52 | [n/a, n/a] | 10 |" in text
     assert "ideal 50; no interval was recorded, so chance cannot be ruled out." in text
+
+
+@pytest.mark.parametrize(
+    ("levels", "header"),
+    [((0.8,), "80% CI"), ((0.95,), "95% CI"), ((0.9, 0.95), "CI (level per run: settings.confidence)")],
+)
+def test_when_runs_recorded_another_confidence_level_then_the_interval_columns_say_so(
+    levels: tuple[float, ...], header: str
+) -> None:
+    runs = [_stereoset(settings={"confidence": levels[0]})]
+    if len(levels) > 1:
+        runs.append(_crows(settings={"confidence": levels[1]}))
+    text = _card(*runs)
+    assert f"| value | {header} | n |" in text
+    if header != "95% CI":
+        assert "95% CI" not in text

@@ -116,3 +116,10 @@ def test_when_the_art32_record_is_written_then_measures_are_grouped_by_item_with
 
 def test_when_no_run_is_on_file_then_the_evidence_says_so() -> None:
     assert "No finished audit run is on file." in render_gdpr(GdprInputs(), 32)
+
+
+def test_when_the_evidence_runs_recorded_an_80_percent_level_then_the_table_does_not_call_it_95() -> None:
+    metrics = [MetricRecord(name="ss", value=0.6, ci_low=0.5, ci_high=0.7, n=9)]
+    run = make_record(model="hf:./m", metrics=metrics, settings={"confidence": 0.8})
+    text = render_gdpr(GdprInputs(runs=[run]), 32)
+    assert "headline metrics [80% CI]" in text and "95% CI" not in text

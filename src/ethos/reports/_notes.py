@@ -8,9 +8,39 @@ template changes; adding its notes here makes them richer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["CI_NOTE", "EXAMPLE_KEYS", "METRIC_NOTES", "MetricNote", "generic_note", "metric_note"]
+if TYPE_CHECKING:
+    from ethos.records import RunRecord
+
+__all__ = ["CI_NOTE", "EXAMPLE_KEYS", "METRIC_NOTES", "MetricNote", "ci_label", "generic_note", "metric_note"]
+
+DEFAULT_CONFIDENCE = 0.95
+"""The level of Ethos's bootstrap intervals when a run's settings record no ``confidence``."""
+
+
+def ci_label(runs: Iterable[RunRecord]) -> str:
+    """The heading of an interval column: ``95% CI``, the runs' recorded level, or a pointer when they differ.
+
+    Args:
+        runs: The runs whose intervals the column shows.
+
+    Returns:
+        ``"<level>% CI"`` when every run has the same level (``settings.confidence``, 0.95 when
+        absent), else ``"CI (level per run: settings.confidence)"``.
+    """
+    levels = {_confidence(run) for run in runs} or {DEFAULT_CONFIDENCE}
+    if len(levels) > 1:
+        return "CI (level per run: settings.confidence)"
+    return f"{levels.pop() * 100:.4g}% CI"
+
+
+def _confidence(run: RunRecord) -> float:
+    level = run.settings.get("confidence")
+    ok = isinstance(level, int | float) and not isinstance(level, bool) and 0 < level < 1
+    return float(level) if ok else DEFAULT_CONFIDENCE  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +59,8 @@ class MetricNote:
 
 CI_NOTE = (
     "Intervals are the confidence intervals stored in the run (Ethos computes 95% percentile-bootstrap "
-    "intervals over the benchmark's units with a recorded seed). They describe sampling uncertainty of "
+    "intervals over the benchmark's units with a recorded seed, unless the run's settings record another "
+    "`confidence` level). They describe sampling uncertainty of "
     "this benchmark's items only; they say nothing about prompts, populations or uses the benchmark "
     "does not cover. A metric shown without an interval had none recorded."
 )

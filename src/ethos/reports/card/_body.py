@@ -11,6 +11,7 @@ from __future__ import annotations
 from ethos import __version__
 from ethos.records import MetricRecord
 from ethos.reports import CI_NOTE, metric_note
+from ethos.reports._notes import ci_label
 from ethos.reports.card._front import audit_emissions, model_index_name
 from ethos.reports.card._inputs import ModelCardInputs, data_revision, headline_metrics
 from ethos.reports.card._markdown import answer_or_todo, bullet_answers, fmt_ci, fmt_num, table
@@ -144,7 +145,8 @@ def _quantitative(inputs: ModelCardInputs) -> list[str]:
     rows = [
         (run.benchmark.name, *_metric_row(m)) for run in inputs.runs for m in headline_metrics(run, inputs.note(run))
     ]
-    out += table(["benchmark", "metric", "value", "95% CI", "n"], rows) if rows else ["No metrics recorded."]
+    ci = ci_label(inputs.runs)
+    out += table(["benchmark", "metric", "value", ci, "n"], rows) if rows else ["No metrics recorded."]
     out += ["", "### Disaggregated results", ""]
     for run in inputs.runs:
         headline = set(inputs.note(run).headline)
@@ -156,7 +158,7 @@ def _quantitative(inputs: ModelCardInputs) -> list[str]:
         out += [f"**{run.benchmark.name}** (run `{run.id}`):", ""]
         shown = grouped[:MAX_GROUP_ROWS]
         out += table(
-            ["metric", "group", "value", "95% CI", "n"],
+            ["metric", "group", "value", ci, "n"],
             [(m.name, ", ".join(f"{k}={v}" for k, v in m.group.items()), *_metric_row(m)[1:]) for m in shown],
         )
         if len(grouped) > len(shown):

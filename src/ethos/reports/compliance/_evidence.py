@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ethos.records import RunRecord, RunStore
+from ethos.reports._notes import ci_label
 from ethos.reports.card import BenchmarkNote, headline_metrics
 from ethos.reports.card._markdown import fmt_ci, fmt_num, table
 
@@ -49,4 +50,4 @@ def audit_table(runs: Sequence[RunRecord], notes: Mapping[str, BenchmarkNote]) -
                 "; ".join(shown) or "no metrics",
             )
         )
-    return table(["model", "benchmark", "run", "finished", "headline metrics [95% CI]"], rows)
+    return table(["model", "benchmark", "run", "finished", f"headline metrics [{ci_label(runs)}]"], rows)
