@@ -135,6 +135,12 @@ def test_when_the_file_is_missing_or_not_utf8_then_a_data_error_names_it(tmp_pat
         read_labeled(latin)
 
 
+def test_when_the_file_starts_with_a_utf8_bom_then_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"text": "a@example.org", "spans": [{"start": 0, "end": 13, "entity": "EMAIL"}]}\n')
+    assert [s.entity for s in read_labeled(path)[0].spans] == ["EMAIL_ADDRESS"]
+
+
 def test_when_the_file_holds_no_text_then_a_data_error_says_so(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n  \n")

@@ -38,7 +38,7 @@ def read_labeled(path: Path) -> list[LabeledText]:
             valid record; the message names the file and the line number.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM (Windows tools) is not data
     except OSError as exc:
         raise DataError(f"cannot read labelled file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
