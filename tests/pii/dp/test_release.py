@@ -167,3 +167,10 @@ def test_when_a_row_has_the_wrong_number_of_fields_then_one_line_data_error_name
     message = str(caught.value)
     assert f"ragged.csv, line {line}: {fields} fields, but the header has 2" in message
     assert "\n" not in message
+
+
+def test_when_blank_lines_precede_a_bad_cell_then_its_real_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.csv"
+    path.write_text('age,note\n30,a\n\n31,"two\nlines"\nforty,b\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"gaps\.csv, line 6, column 'age': 'forty' is not a number"):
+        release(_spec("sum:age"), read_csv(path), source=path, seed=1)

@@ -54,27 +54,39 @@ def read_csv(path: Path, sep: str | None = None) -> Frame:
             raise ConfigError(f"--sep {sep!r}: give one character, e.g. ';' or '\\t'")
     separator = sep or sniff_separator(path)
     try:
-        _check_rows(path, separator)
+        lines = _check_rows(path, separator)
         frame = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, encoding="utf-8")
     except (ValueError, OSError, UnicodeDecodeError, csv.Error) as exc:
         reason = " ".join(str(exc).split())
         raise DataError(f"cannot read {path} as CSV (separator {separator!r}): {reason}; try --sep") from None
     if frame.columns.empty:
         raise DataError(f"{path} has no header row; the first line must name the columns")
+    # each row's first line in the file, for error messages (header = line 1 if pandas saw other rows)
+    frame.index = lines if len(lines) == len(frame) else range(2, len(frame) + 2)
     return frame
 
 
-def _check_rows(path: Path, separator: str) -> None:
-    """Refuse a row whose field count differs from the header's (pandas would pad a short one silently)."""
+def _check_rows(path: Path, separator: str) -> list[int]:
+    """The first line of each non-blank row; a row whose field count differs from the header's is refused.
+
+    (pandas would pad a short row silently.)
+    """
+    lines: list[int] = []
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh, delimiter=separator)
         header = next(reader, [])
+        end = reader.line_num
         for row in reader:
-            if row and len(row) != len(header):
+            start, end = end + 1, reader.line_num
+            if not row:
+                continue
+            if len(row) != len(header):
                 raise DataError(
-                    f"{path}, line {reader.line_num}: {len(row)} fields, but the header has {len(header)} "
+                    f"{path}, line {start}: {len(row)} fields, but the header has {len(header)} "
                     f"(separator {separator!r}); fix the row or pass the right --sep"
                 )
+            lines.append(start)
+    return lines
 
 
 def _column(frame: Frame, column: str, path: Path) -> Any:
@@ -97,7 +109,7 @@ def numeric_column(frame: Frame, column: str, path: Path) -> list[float]:
     bad = values.isna() | values.isin([float("inf"), float("-inf")])
     if bool(bad.any()):
         index = bad.idxmax()
-        line = int(frame.index.get_loc(index)) + 2  # header is line 1
+        line = int(index)  # read_csv indexes rows by their line in the file
         raise DataError(
             f"{path}, line {line}, column {column!r}: {present[index]!r} is not a number; "
             "sums, means and quantiles need a numeric column (empty cells are skipped)"
