@@ -149,8 +149,9 @@ def test_when_a_csv_column_does_not_exist_then_the_error_lists_the_columns(tmp_p
         ("in.txt", b"ok a@example.org\nbad \xff\xfe byte\nok\n", r"line 2: not valid utf-8 \(byte offset 21;"),
         ("in.csv", b'id,email\n1,a@example.org\n2,"x@example.org"z\n', "line 3: not valid CSV"),
         ("in.csv", b"id,email\n1,a@example.org\n2,x,Lopez, c@example.org\n", "line 3: row has 4 cells, the header 2"),
+        ("in.jsonl", b'{"t": "a@example.org"}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n", "line 2: JSON nested"),
     ],
-    ids=["json", "encoding", "csv", "csv-row-longer-than-header"],
+    ids=["json", "encoding", "csv", "csv-row-longer-than-header", "json-too-deep"],
 )
 def test_when_a_record_is_malformed_then_it_stops_with_its_line_or_is_skipped(
     tmp_path: Path, name: str, content: bytes, fragment: str

@@ -157,22 +157,30 @@ class JsonlFormat(FileFormat):
                 continue
             try:
                 obj = [json.loads(content)]  # a holder, so a line that is one bare string is scanned too
+                refs, labels = self._slots(obj)
             except json.JSONDecodeError as exc:
                 yield BadRecord(line.number, f"not valid JSON ({exc.msg} at column {exc.colno})")
                 continue
-            refs: list[tuple[Any, Any]] = []
-            labels: list[str] = []
-            if self.fields:
-                for path in self.fields:
-                    for ref in _walk(obj, path.split(".")):
-                        refs.append(ref)
-                        labels.append(path)
-            else:
-                for ref, label in _strings(obj, ""):
-                    refs.append(ref)
-                    labels.append(label or "(value)")
+            except RecursionError:
+                yield BadRecord(line.number, "JSON nested too deeply to process")
+                continue
             texts = [c[k] for c, k in refs]
             yield Record(line.number, line.text, texts, labels, (obj, refs, eol))
+
+    def _slots(self, obj: list[Any]) -> tuple[list[tuple[Any, Any]], list[str]]:
+        """``(container, key)`` and the field label of each string to scan in the record ``obj[0]``."""
+        refs: list[tuple[Any, Any]] = []
+        labels: list[str] = []
+        if self.fields:
+            for path in self.fields:
+                for ref in _walk(obj, path.split(".")):
+                    refs.append(ref)
+                    labels.append(path)
+        else:
+            for ref, label in _strings(obj, ""):
+                refs.append(ref)
+                labels.append(label or "(value)")
+        return refs, labels
 
     def choose(self, sample: Sequence[Record], scan: Scanner) -> Selection:
         """Refuse fields that no record of the first chunk has (a typo would silently leak PII)."""
