@@ -141,6 +141,13 @@ def test_when_the_file_starts_with_a_utf8_bom_then_it_is_read(tmp_path: Path) ->
     assert [s.entity for s in read_labeled(path)[0].spans] == ["EMAIL_ADDRESS"]
 
 
+def test_when_a_line_is_nested_too_deeply_then_a_data_error_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(DataError, match="deep.jsonl, line 1: .*nested too deeply"):
+        read_labeled(path)
+
+
 def test_when_the_file_holds_no_text_then_a_data_error_says_so(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n  \n")

@@ -55,6 +55,8 @@ def _parse(path: Path, n: int, line: str) -> LabeledText:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise DataError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    except RecursionError:
+        raise DataError(f"{where}: JSON nested too deeply to read") from None
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         raise DataError(f'{where}: expected an object with a string "text" and a list "spans"')
     text = record["text"]
