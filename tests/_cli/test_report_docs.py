@@ -162,17 +162,35 @@ def test_when_a_datasheet_measures_data_then_it_counts_pii_per_entity_and_field_
         assert value.lower() not in (text + result.stdout).lower()
 
 
-def test_when_a_data_file_has_a_malformed_record_then_the_error_names_its_line_and_only_real_options(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("name", "body", "where"),
+    [
+        ("chats.jsonl", (CHATS + '\n{"text": \n').encode(), "line 4"),
+        ("chats.jsonl", b'{"text": "caf\xe9"}\n', "line 1"),
+    ],
+    ids=["malformed-json", "not-utf8"],
+)
+def test_when_a_data_file_has_a_bad_record_then_the_error_names_its_line_and_only_real_options(
+    tmp_path: Path, name: str, body: bytes, where: str
 ) -> None:
-    data = tmp_path / "chats.jsonl"
-    data.write_text(CHATS + '\n{"text": \n', encoding="utf-8")
+    data = tmp_path / name
+    data.write_bytes(body)
     out = tmp_path / "DATASHEET.md"
     result = run_cli("report", "datasheet", "--data", str(data), "--no-ner", "-o", str(out))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, f"{data} line 4", "--no-pii")
-    assert "--skip-bad" not in result.stderr  # an option of `ethos pii`, not of `ethos report datasheet`
+    _one_line_error(result.stderr, f"{data} {where}")
+    for option in ("--skip-bad", "--encoding"):  # options of `ethos pii`, not of `ethos report datasheet`
+        assert option not in result.stderr
     assert not out.exists()
+
+
+def test_when_no_csv_column_looks_personal_then_the_datasheet_note_names_a_real_command(tmp_path: Path) -> None:
+    data = tmp_path / "scores.csv"
+    data.write_text("age,score\n30,1\n41,0\n", encoding="utf-8")
+    result = run_cli("report", "datasheet", "--data", str(data), "--no-ner")
+    assert result.exit_code == 0, result.stderr
+    assert "no column looks personal" in result.stdout
+    assert "; pass --columns" not in result.stdout and "`ethos pii scan FILE --columns NAME`" in result.stdout
 
 
 def test_when_an_optout_receipt_is_given_then_the_datasheet_lists_it_and_matches_the_cleaned_file(

@@ -9,6 +9,7 @@ object instead (with the document under ``text`` when there is no ``-o``).
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -282,10 +283,24 @@ def _scan(path: Path, *, ner: bool, as_json: bool) -> FileSummary:
     job = ScanJob(AnalyzerConfig() if ner else AnalyzerConfig(spacy_model=None))
     with progress_bar(f"scan {path.name}", as_json=as_json) as progress:
         try:
-            return process_file(path, job, options=options, progress=progress)
-        except DataError as exc:  # the scanner's hint names `ethos pii`'s --skip-bad, which this command lacks
-            hint = "pass --no-pii to measure only its size and checksum"
-            raise DataError(str(exc).replace("pass --skip-bad to skip it", hint)) from None
+            summary = process_file(path, job, options=options, progress=progress)
+        except DataError as exc:
+            raise DataError(_own_hints(str(exc))) from None
+    return replace(summary, notes=[_own_hints(note) for note in summary.notes])
+
+
+# The scanner's hints name options of `ethos pii`, which this command lacks
+_PII_HINTS = (
+    ("pass --skip-bad to skip it", "pass --no-pii to measure only its size and checksum"),
+    ("; is --encoding right?", "; the datasheet reads UTF-8"),
+    ("; pass --columns", "; `ethos pii scan FILE --columns NAME` scans chosen columns"),
+)
+
+
+def _own_hints(text: str) -> str:
+    for theirs, ours in _PII_HINTS:
+        text = text.replace(theirs, ours)
+    return text
 
 
 def read_receipts(paths: list[Path], files: list[FileStats]) -> list[OptoutReceipt]:
