@@ -111,3 +111,31 @@ def test_when_init_runs_twice_then_it_refuses_to_overwrite(initialised: Path) ->
     result = run_cli("optout", "init")
     assert result.exit_code == 2
     _one_line_error(result.stderr, "never overwrites")
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        ("email,name\na@x.org,A\n,\n", ("subjects.csv, line 3", "no email, user_id or name")),
+        ("mail,full name\na@x.org,A\n", ("subjects.csv", "no email, user_id or name column", "mail, full name")),
+        ("email,name\n", ("subjects.csv", "no subjects")),
+    ],
+)
+def test_when_a_subjects_file_lacks_identifiers_then_one_line_names_the_file_and_line(
+    initialised: Path, tmp_path: Path, content: str, needles: tuple[str, ...]
+) -> None:
+    subjects = tmp_path / "subjects.csv"
+    subjects.write_text(content, encoding="utf-8")
+    result = run_cli("optout", "add", "--from-file", str(subjects))
+    assert result.exit_code == 2
+    _one_line_error(result.stderr, *needles)
+    assert json.loads(run_cli("optout", "list", "--json").stdout)["entries"] == []
+
+
+def test_when_a_subjects_csv_uses_semicolons_then_its_columns_are_found(initialised: Path, tmp_path: Path) -> None:
+    subjects = tmp_path / "subjects.csv"
+    subjects.write_text("email;name;reason\na@x.org;Ada Lovelace;Art. 17\n", encoding="utf-8")
+    result = run_cli("optout", "add", "--from-file", str(subjects), "--json")
+    assert result.exit_code == 0, result.stderr
+    entries = json.loads(run_cli("optout", "list", "--json").stdout)["entries"]
+    assert [(e["kinds"], e["reason"]) for e in entries] == [(["email", "name"], "Art. 17")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import importlib
 import importlib.util
+import io
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,34 +92,57 @@ def init(
     err_console.print("keep the key file secret and backed up: without it the registry cannot be read", markup=False)
 
 
+_SUBJECT_COLUMNS = ("email", "user_id", "name")
+
+
+def _records_from_file(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+    """The file's subject records with their line numbers (JSONL objects, or CSV rows by header)."""
+    from ethos.data.optout import detect_format
+
+    records: list[tuple[int, dict[str, Any]]] = []
+    if detect_format(path) == "jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append((number, dict(json.loads(line))))
+                except (ValueError, TypeError):
+                    raise DataError(f"{path}, line {number}: not a JSON object") from None
+        return records
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    header = reader.fieldnames or []
+    if not set(header) & set(_SUBJECT_COLUMNS):
+        raise DataError(
+            f"{path}: no email, user_id or name column (columns: {', '.join(header) or 'none'}); "
+            "a subjects CSV has the columns email, user_id, name, reason"
+        )
+    return [(reader.line_num, row) for row in reader]
+
+
 def _subjects_from_file(path: Path, reason: str | None) -> list[Subject]:
-    from ethos.data.optout import Subject, detect_format
+    from ethos.data.optout import Subject
 
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
-    if detect_format(path) == "jsonl":
-        records = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    records.append(dict(json.loads(line)))
-                except (ValueError, TypeError):
-                    raise DataError(f"{path}, line {number}: not a JSON object") from None
-    else:
-        records = list(csv.DictReader(text.splitlines()))
 
     def values(record: dict[str, Any], key: str) -> tuple[str, ...]:
         value = record.get(key)
-        return (str(value),) if value not in (None, "") else ()
+        return (str(value).strip(),) if value is not None and str(value).strip() else ()
 
-    return [
-        Subject(
-            values(r, "email"), values(r, "user_id"), values(r, "name"), str(r.get("reason") or reason or "") or None
-        )
-        for r in records
-    ]
+    subjects = []
+    for line, record in _records_from_file(path, text):
+        emails, user_ids, names = (values(record, key) for key in _SUBJECT_COLUMNS)
+        if not (emails or user_ids or names):
+            raise DataError(f"{path}, line {line}: no email, user_id or name; every subject needs one identifier")
+        subjects.append(Subject(emails, user_ids, names, str(record.get("reason") or reason or "") or None))
+    if not subjects:
+        raise DataError(f"{path}: no subjects (only a header or empty lines); add one row per subject")
+    return subjects
 
 
 @app.command("add")
