@@ -139,3 +139,31 @@ def test_when_a_subjects_csv_uses_semicolons_then_its_columns_are_found(initiali
     assert result.exit_code == 0, result.stderr
     entries = json.loads(run_cli("optout", "list", "--json").stdout)["entries"]
     assert [(e["kinds"], e["reason"]) for e in entries] == [(["email", "name"], "Art. 17")]
+
+
+@pytest.mark.parametrize("target", ["input", "output"])
+def test_when_the_receipt_path_is_the_input_or_the_output_then_exit_2_and_no_file_is_replaced(
+    initialised: Path, tmp_path: Path, target: str
+) -> None:
+    users, out = tmp_path / "users.csv", tmp_path / "clean.csv"
+    users.write_text(USERS, encoding="utf-8")
+    run_cli("optout", "add", "--email", "ada@example.org")
+    receipt = users if target == "input" else out
+    result = run_cli("optout", "apply", str(users), "-o", str(out), "--receipt", str(receipt))
+    assert result.exit_code == 2
+    _one_line_error(result.stderr, "--receipt", f"is the {target}")
+    assert users.read_text(encoding="utf-8") == USERS
+    assert not out.exists()
+
+
+def test_when_the_receipt_cannot_be_written_then_no_output_is_left_without_it(
+    initialised: Path, tmp_path: Path
+) -> None:
+    users, out = tmp_path / "users.csv", tmp_path / "clean.csv"
+    users.write_text(USERS, encoding="utf-8")
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    result = run_cli("optout", "apply", str(users), "-o", str(out), "--receipt", str(blocker / "r.json"))
+    assert result.exit_code == 2
+    _one_line_error(result.stderr, "receipt")
+    assert not out.exists()

@@ -245,6 +245,7 @@ def apply(  # noqa: PLR0913 - one parameter per command-line option
 
     if fmt is not None and fmt not in ("csv", "jsonl", "text"):
         raise ConfigError(f"--format {fmt!r}: choose csv, jsonl or text")
+    receipt_path = _receipt_path(receipt, dataset, output)
     reg = _open(home, registry, key_file)
     kind = fmt or detect_format(dataset)
     detector, detector_name = (None, None) if no_ner or kind != "text" else pii_detector()
@@ -258,8 +259,11 @@ def apply(  # noqa: PLR0913 - one parameter per command-line option
         detector_name=detector_name,
     )
     signed = sign_receipt(result, reg)
-    receipt_path = receipt or output.with_name(output.name + ".receipt.json")
-    write_receipt(receipt_path, signed)
+    try:
+        write_receipt(receipt_path, signed)
+    except BaseException:
+        output.unlink(missing_ok=True)  # no cleaned file without its receipt
+        raise
     if as_json:
         emit_json({**signed, "receipt": str(receipt_path)})
         return
@@ -269,6 +273,14 @@ def apply(  # noqa: PLR0913 - one parameter per command-line option
         f"wrote {output} and receipt {receipt_path}",
         markup=False,
     )
+
+
+def _receipt_path(receipt: Path | None, dataset: Path, output: Path) -> Path:
+    path = receipt or output.with_name(output.name + ".receipt.json")
+    for role, other in (("input", dataset), ("output", output)):
+        if path.resolve() == other.resolve():
+            raise ConfigError(f"--receipt {path} is the {role}; write the receipt to another file")
+    return path
 
 
 @app.command("verify-receipt")
