@@ -202,6 +202,17 @@ def test_when_mlflow_refuses_the_uri_then_one_line_names_it(monkeypatch: pytest.
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("uri", ["", "  "])
+def test_when_the_tracking_uri_is_blank_then_exit_2_and_nothing_is_written(uri: str) -> None:
+    _save(make_record())  # a blank URI (an unset CI variable) would make MLflow use ./mlflow.db and ./mlruns
+    before = set(Path.cwd().iterdir())
+    result = run_cli("runs", "export", "01JAAA", "--mlflow", uri)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--mlflow" in lines[0] and "empty" in lines[0]
+    assert set(Path.cwd().iterdir()) == before
+
+
 def test_when_the_sqlite_uri_names_a_file_that_is_not_a_database_then_one_line_names_it(tmp_path: Path) -> None:
     _save(make_record())
     not_a_db = tmp_path / "notes.db"

@@ -239,9 +239,11 @@ def export_runs(
 
     Raises:
         MissingDependencyError: mlflow is not installed (``pip install 'ethos[mlflow]'``).
-        ConfigError: MLflow refuses the URI or the experiment.
+        ConfigError: The URI is empty, or MLflow refuses the URI or the experiment.
         DataError: MLflow refuses a run's data (e.g. a param changed since the last export).
     """
+    if not uri.strip():  # MLflow would fall back to ./mlflow.db and ./mlruns in the working directory
+        raise ConfigError("--mlflow got an empty tracking URI; give one, e.g. sqlite:///mlflow.db or http://host:5000")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # MLflow ≥ 3.2 reports usage by default
     require("mlflow", extra="mlflow", purpose="ethos runs export --mlflow")
     from mlflow.exceptions import MlflowException
