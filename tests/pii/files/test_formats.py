@@ -134,6 +134,18 @@ def test_when_a_chosen_column_header_names_an_entity_then_whole_cells_are_replac
     assert out.splitlines()[1:] == [f"1, <{entity}_1> ", "2,"]
 
 
+def test_when_entities_or_an_allow_list_are_set_then_header_columns_follow_them(tmp_path: Path) -> None:
+    src = tmp_path / "t.csv"
+    src.write_text("name,email\nAna Lopez,support@example.org\nBob Stone,b@example.org\n")
+    only_email = RedactJob(AnalyzerConfig(spacy_model=None, entities=("EMAIL",), allow_list=("support@example.org",)))
+    process_file(src, only_email, output=tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_text().splitlines() == [
+        "name,email",
+        "Ana Lopez,support@example.org",
+        "Bob Stone,<EMAIL_ADDRESS_1>",
+    ]
+
+
 def test_when_a_csv_column_does_not_exist_then_the_error_lists_the_columns(tmp_path: Path) -> None:
     src = tmp_path / "people.csv"
     src.write_text("id,email\n1,a@example.org\n")

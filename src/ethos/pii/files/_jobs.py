@@ -70,6 +70,13 @@ class _AnalyzerWorker:
 
     def run(self, batch: Batch) -> list[Outcome]:
         whole = batch.whole or [[None] * len(rec) for rec in batch.texts]
+        wanted, allow = self.analyzer.config.entities, frozenset(self.analyzer.config.allow_list)
+        if wanted is not None or allow:  # a header's entity follows --entities and --allow like a finding
+            whole = [
+                [w if w is None or ((wanted is None or w in wanted) and t.strip() not in allow) else None
+                 for t, w in zip(rec, ws, strict=True)]
+                for rec, ws in zip(batch.texts, whole, strict=True)
+            ]
         pairs = list(zip(batch.texts, whole, strict=True))
         found = iter(self.scan([t for rec, ws in pairs for t, w in zip(rec, ws, strict=True) if w is None]))
         return [
