@@ -30,3 +30,10 @@ def test_when_parsing_errors_module_then_it_imports_nothing_from_ethos() -> None
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             assert not (node.module or "").startswith("ethos")
+
+
+def test_when_a_kind_ends_in_y_then_the_known_list_is_spelt_as_a_plural() -> None:
+    from ethos.errors import UnknownNameError
+
+    assert "Known entities: EMAIL." in str(UnknownNameError("entity", "EMAL", ["EMAIL"], ["EMAIL"]))
+    assert "Known providers: hf." in str(UnknownNameError("provider", "hg", ["hf"], []))

@@ -70,7 +70,8 @@ class UnknownNameError(ConfigError):
         self.suggestions = suggestions
         hint = f" Did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
         listing = ", ".join(known) if known else "none registered"
-        super().__init__(f"unknown {kind} {name!r}.{hint} Known {kind}s: {listing}.")
+        kinds = f"{kind[:-1]}ies" if kind.endswith("y") else f"{kind}s"
+        super().__init__(f"unknown {kind} {name!r}.{hint} Known {kinds}: {listing}.")
 
 
 class MissingDependencyError(EthosError):
