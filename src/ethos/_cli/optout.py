@@ -101,7 +101,7 @@ def _records_from_file(path: Path, text: str) -> list[tuple[int, dict[str, Any]]
 
     records: list[tuple[int, dict[str, Any]]] = []
     if detect_format(path) == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: JSON strings may hold U+2028
             if line.strip():
                 try:
                     records.append((number, dict(json.loads(line))))

@@ -159,3 +159,14 @@ def test_when_a_csv_has_blank_lines_then_they_are_kept_and_do_not_count_as_rows(
     result = apply_registry(registry, src, out)
     assert out.read_text(encoding="utf-8") == "id,email\nu-2,bob@example.org\n\n"
     assert (result.units_before, result.units_after) == (2, 1)
+
+
+def test_when_a_jsonl_string_holds_a_unicode_line_separator_then_the_line_is_one_record(
+    registry: Registry, tmp_path: Path
+) -> None:
+    src, out = tmp_path / "users.jsonl", tmp_path / "clean.jsonl"
+    kept = '{"email": "bob@example.org", "t": "x\u0085y"}\n'
+    src.write_text('{"email": "ada@example.org", "t": "a\u2028b"}\n' + kept, encoding="utf-8")
+    result = apply_registry(registry, src, out)
+    assert out.read_text(encoding="utf-8") == kept
+    assert (result.units_before, result.units_after) == (2, 1)

@@ -128,3 +128,10 @@ def test_when_a_column_is_misspelt_then_the_error_suggests_the_right_one(tmp_pat
 def test_when_privacy_settings_are_impossible_then_the_flag_is_named(settings: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Privacy(**settings)
+
+
+def test_when_a_cell_holds_a_unicode_line_separator_then_the_row_stays_whole(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text("age,note\n30,a\u2028b\n31,c\x85d\n", encoding="utf-8")
+    table = read_table(path)
+    assert [list(row) for row in table.rows] == [["30", "a\u2028b"], ["31", "c\x85d"]]

@@ -164,7 +164,8 @@ def _apply_jsonl(
     kept: list[str] = []
     removed: Counter[str] = Counter()
     total = 0
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+    # lines end at \n only: JSON strings may hold U+2028 or U+0085, which str.splitlines would split at
+    for number, line in enumerate(io.StringIO(text, newline="\n"), start=1):
         if not line.strip():
             kept.append(line)
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,7 @@ def read_table(path: Path, sep: str | None = None) -> Table:
     """
     text = _read_text(path)
     separator = sep if sep is not None else detect_separator(text[:_SNIFF_BYTES], str(path))
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=separator)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)  # not splitlines: U+2028 is data
     try:
         header = next(reader)
     except StopIteration:
