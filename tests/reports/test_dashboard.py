@@ -327,3 +327,16 @@ def test_when_a_run_has_an_earlier_run_then_its_change_and_significance_are_show
 def test_when_a_run_is_the_first_of_its_model_and_benchmark_then_no_change_is_shown(client: TestClient) -> None:
     page = client.get("/runs/01JA00000000000000000000S1").text
     assert 'id="compared-with"' not in page and "change since previous" not in page
+
+
+def test_when_bound_then_a_client_connecting_before_the_server_runs_is_queued_not_refused() -> None:
+    import socket
+
+    from ethos.reports.dashboard import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        with socket.create_connection(sock.getsockname(), timeout=2):
+            pass  # refused (ECONNREFUSED) while the socket was bound but not yet listening
+    finally:
+        sock.close()

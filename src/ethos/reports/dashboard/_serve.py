@@ -65,6 +65,7 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host.strip("[]"), port))
+        sock.listen(2048)  # before the URL is printed: early clients queue instead of being refused
     except OSError as exc:
         sock.close()
         reason = exc.strerror or str(exc)
