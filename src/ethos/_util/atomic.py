@@ -12,12 +12,31 @@ from typing import IO
 __all__ = ["atomic_open", "atomic_write_text"]
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` can only be read by setting it)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
+
+
 @contextlib.contextmanager
 def atomic_open(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[str]]:
-    """Open a temp file that replaces ``path`` only if the block finishes without error."""
+    """Open a temp file that replaces ``path`` only if the block finishes without error.
+
+    The result has the permissions a plain ``open`` would give (or keeps those of the file it
+    replaces): ``mkstemp``'s private 0600 would hide reports from the web server meant to serve
+    them. Secrets (keys) are written by their own code with 0600.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        perms = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        perms = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, perms)
         with os.fdopen(fd, mode, encoding=encoding) as fh:
             yield fh
             fh.flush()
