@@ -62,6 +62,15 @@ def test_when_the_output_ends_in_md_then_the_report_is_markdown(tmp_path: Path) 
     assert out.read_text(encoding="utf-8").startswith("# stereoset on hf:./tiny-gpt2")
 
 
+def test_when_the_output_suffix_is_no_report_format_then_one_line_and_no_file(tmp_path: Path) -> None:
+    store(make_record(RUN))
+    out = tmp_path / "report.pdf"
+    result = run_cli("report", "run", RUN, "-o", str(out), "--examples", "0")
+    assert result.exit_code == 2
+    assert "cannot tell the report format from 'report.pdf'" in result.stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

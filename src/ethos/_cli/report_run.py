@@ -101,8 +101,13 @@ def _format(fmt: str | None, output: Path | None) -> str:
         if name not in ("html", "md"):
             raise ConfigError(f"--format {fmt!r} is not a report format; choose html or md")
         return name
-    if output is not None and output.suffix.lower() in _FORMATS:
-        return _FORMATS[output.suffix.lower()]
+    if output is not None and output.suffix:
+        found = _FORMATS.get(output.suffix.lower())
+        if found is None:
+            raise ConfigError(
+                f"cannot tell the report format from {output.name!r}: name it .html or .md, or pass --format html|md"
+            )
+        return found
     return "html"
 
 
