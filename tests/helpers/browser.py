@@ -29,15 +29,14 @@ import contextlib
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.helpers.servers import AppServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
@@ -138,53 +137,8 @@ def open_page(browser: Browser, *, width: int = 1280, height: int = 900) -> Iter
         context.close()
 
 
-class AppServer:
-    """An ASGI app served by uvicorn in a background thread on 127.0.0.1 (OS-assigned port).
-
-    Attributes:
-        url: ``http://127.0.0.1:<port>``.
-    """
-
-    def __init__(self, app: Any) -> None:
-        """Bind the socket now; :meth:`start` serves."""
-        self.app = app
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Serve and wait until the socket accepts connections."""
-        import uvicorn
-
-        config = uvicorn.Config(self.app, log_level="error", lifespan="off", ws="none", timeout_graceful_shutdown=2)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, name="app-server", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("app server did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._sock.close()
-
-
 @contextlib.contextmanager
 def serve_app(app: Any) -> Iterator[AppServer]:
     """Run ``app`` on a free loopback port for the duration of the block."""
-    server = AppServer(app)
-    server.start()
-    try:
+    with AppServer(app) as server:
         yield server
-    finally:
-        server.stop()

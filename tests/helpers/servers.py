@@ -189,39 +189,25 @@ def build_app(lm: TinyLM) -> Starlette:
     return app
 
 
-class LoopbackServer:
-    """Run :func:`build_app` with uvicorn in a background thread on 127.0.0.1 (OS-assigned port).
+class AppServer:
+    """Any ASGI app served by uvicorn in a background thread on 127.0.0.1 (OS-assigned port).
 
     Attributes:
-        url: ``http://127.0.0.1:<port>`` (Ollama's base URL); ``https://`` when given a certificate.
-        openai_url: ``url + "/v1"`` (the OpenAI base URL).
-        faults: The :class:`Faults` in force; change them at any time.
-        requests: Every request received, in order.
+        url: ``http://127.0.0.1:<port>``; ``https://`` when given a certificate.
+        port: The port.
     """
 
-    def __init__(self, lm: TinyLM, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
-        """Build the app; :meth:`start` (or ``with``) runs it; with ``certfile``/``keyfile`` it speaks HTTPS."""
-        self.app = build_app(lm)
+    def __init__(self, app: Any, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
+        """Bind the socket now; :meth:`start` (or ``with``) serves; with ``certfile``/``keyfile`` it speaks HTTPS."""
+        self.app = app
         self._tls = (certfile, keyfile) if certfile is not None else None
-        self.state: ServerState = self.app.state.server
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         self.url = f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
-        self.openai_url = self.url + "/v1"
         self._server: Any = None
         self._thread: threading.Thread | None = None
-
-    @property
-    def faults(self) -> Faults:
-        """The faults in force."""
-        return self.state.faults
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received so far."""
-        return self.state.requests
 
     def start(self) -> None:
         """Start serving and wait until the socket accepts requests."""
@@ -240,13 +226,13 @@ class LoopbackServer:
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, name="loopback-server", daemon=True
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="app-server", daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + 20
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("loopback server did not start")
+                raise RuntimeError("app server did not start")
             time.sleep(0.01)
 
     def stop(self) -> None:
@@ -255,11 +241,6 @@ class LoopbackServer:
             self._server.should_exit = True
             self._thread.join(timeout=10)
         self._sock.close()
-
-    def reset(self) -> None:
-        """Clear the faults and the request log."""
-        self.state.faults.reset()
-        self.state.requests.clear()
 
     def __enter__(self) -> Self:
         """Start the server."""
@@ -271,6 +252,38 @@ class LoopbackServer:
     ) -> None:
         """Stop the server."""
         self.stop()
+
+
+class LoopbackServer(AppServer):
+    """The tiny-model server of :func:`build_app` (OpenAI and Ollama APIs), served by :class:`AppServer`.
+
+    Attributes:
+        url: ``http://127.0.0.1:<port>`` (Ollama's base URL); ``https://`` when given a certificate.
+        openai_url: ``url + "/v1"`` (the OpenAI base URL).
+        faults: The :class:`Faults` in force; change them at any time.
+        requests: Every request received, in order.
+    """
+
+    def __init__(self, lm: TinyLM, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
+        """Build the app; :meth:`start` (or ``with``) runs it; with ``certfile``/``keyfile`` it speaks HTTPS."""
+        super().__init__(build_app(lm), certfile=certfile, keyfile=keyfile)
+        self.state: ServerState = self.app.state.server
+        self.openai_url = self.url + "/v1"
+
+    @property
+    def faults(self) -> Faults:
+        """The faults in force."""
+        return self.state.faults
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far."""
+        return self.state.requests
+
+    def reset(self) -> None:
+        """Clear the faults and the request log."""
+        self.state.faults.reset()
+        self.state.requests.clear()
 
 
 class ApiServer:
