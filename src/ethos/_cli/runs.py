@@ -188,7 +188,7 @@ def compare(
     from ethos.records import compare_runs
 
     with _open_store(settings_from_flags(home).db_path) as store:
-        a, b = store.get(run_a), store.get(run_b)
+        a, b = store.get(run_a, samples=False), store.get(run_b, samples=False)
     result = compare_runs(a, b, metrics=metrics or (), all_groups=all_groups)
     if as_json:
         data = result.model_dump(mode="json")
