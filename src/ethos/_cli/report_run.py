@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ethos._cli._common import HOME_OPTION, JSON_OPTION, settings_from_flags
-from ethos._cli._output import console, emit_json, err, err_console
-from ethos._cli._progress import progress_wanted
+from ethos._cli._output import console, emit_json, err
 from ethos.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ethos.records import RunRecord, RunStore
+    from ethos.records import RunRecord
 
 __all__ = ["history", "pii_masker", "run"]
 
@@ -78,20 +77,12 @@ def history(  # noqa: PLR0913 - one parameter per command-line option
         if not found:
             what = f"model {model!r}" + (f" and benchmark {benchmark!r}" if benchmark else "")
             raise ConfigError(f"no finished runs of {what} in {store.path}; see `ethos runs list`")
-        records = _read(store, [s.id for s in found], as_json=as_json)
+        # Headers and metrics only: a history trends metrics, and samples cost seconds per big run.
+        records = [store.get(s.id, samples=False) for s in found]
     target = output or Path(f"ethos-history-{_slug(model)}.{_suffix(format_name)}")
     _write(records, target, format_name, "history", no_plots=no_plots, examples=0, title=title, as_json=as_json)
 
 
-def _read(store: RunStore, run_ids: list[str], *, as_json: bool) -> list[RunRecord]:
-    # Headers and metrics only: a history trends metrics, and samples cost seconds per big run.
-    if not progress_wanted(err_console, as_json=as_json):
-        return [store.get(run_id, samples=False) for run_id in run_ids]
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("reading runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        return [store.get(run_id, samples=False) for run_id in bar.track(run_ids)]
 
 
 def _format(fmt: str | None, output: Path | None) -> str:
