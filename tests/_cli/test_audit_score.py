@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import typer
-from typer.models import TyperInfo
 
-from ethos._cli import audit_score
 from tests.conftest import shared_data
 from tests.helpers.cli import run_cli, run_cli_subprocess
 
 REFERENCE = "predictions_gpt2_ModelNSP_GPT2LM"
-
-
-@pytest.fixture(autouse=True)
-def mounted() -> Iterator[bool]:
-    """Make sure ``ethos audit score`` exists; yields whether the real entry point already has it."""
-    from ethos._cli import main
-
-    if any(group.name == "audit" for group in main.app.registered_groups):
-        yield True
-        return
-    audit = typer.Typer(no_args_is_help=True)
-    audit.add_typer(audit_score.app, name="score")
-    main.app.registered_groups.append(TyperInfo(audit, name="audit"))
-    yield False
-    main.app.registered_groups.pop()
 
 
 def official_block(text: str, name: str) -> str:
@@ -126,9 +107,7 @@ def test_when_the_gold_files_are_missing_then_the_error_names_where_it_looked(tm
     assert "dev.json not found" in result.stderr
 
 
-def test_when_run_as_a_process_then_errors_exit_2_without_a_traceback(tmp_path: Path, mounted: bool) -> None:
-    if not mounted:
-        pytest.skip("the ethos entry point does not mount `audit` yet")
+def test_when_run_as_a_process_then_errors_exit_2_without_a_traceback(tmp_path: Path) -> None:
     result = run_cli_subprocess(
         "audit", "score", "stereoset", str(tmp_path / "absent.json"), "--data-dir", str(tmp_path)
     )
