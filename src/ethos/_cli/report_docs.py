@@ -155,7 +155,7 @@ def gdpr(  # noqa: PLR0913 - one parameter per command-line option
 def benchmark_notes() -> dict[str, BenchmarkNote]:
     """Notes on every registered benchmark (and the tabular fairness and DP runs), for the documents."""
     from ethos.audit import benchmark_registry
-    from ethos.audit.fairness import TABULAR_BENCHMARK
+    from ethos.audit.fairness import TABULAR_BENCHMARK, TABULAR_HEADLINE, TABULAR_SUMMARY
     from ethos.reports.card import BenchmarkNote
 
     notes = {
@@ -169,22 +169,8 @@ def benchmark_notes() -> dict[str, BenchmarkNote]:
         for name in benchmark_registry.names()
         for cls in [benchmark_registry.get(name)]
     }
-    notes[TABULAR_BENCHMARK] = BenchmarkNote(
-        TABULAR_BENCHMARK,
-        "Fairness of a classic model's decisions from a predictions file (fairlearn)",
-        ("fairness",),
-        _TABULAR_HEADLINE,
-    )
+    notes[TABULAR_BENCHMARK] = BenchmarkNote(TABULAR_BENCHMARK, TABULAR_SUMMARY, ("fairness",), TABULAR_HEADLINE)
     return notes
-
-
-_TABULAR_HEADLINE = (
-    "demographic_parity_difference",
-    "demographic_parity_ratio",
-    "equalized_odds_difference",
-    "equal_opportunity_difference",
-    "four_fifths_rule_passed",
-)
 
 
 def _answers(questionnaire: Questionnaire, path: Path | None) -> Answers:

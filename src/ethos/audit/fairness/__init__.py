@@ -31,6 +31,8 @@ from ethos.audit.fairness._paired import PairedTest, flip_rate, flip_rate_estima
 from ethos.audit.fairness._report import FOUR_FIFTHS, Estimate, FairnessReport, GroupMetrics
 from ethos.audit.fairness._tabular import (
     TABULAR_BENCHMARK,
+    TABULAR_HEADLINE,
+    TABULAR_SUMMARY,
     TABULAR_VERSION,
     Columns,
     TabularAssessment,
@@ -45,6 +47,8 @@ __all__ = [
     "GROUP_SEPARATOR",
     "SINGLE_COLUMN",
     "TABULAR_BENCHMARK",
+    "TABULAR_HEADLINE",
+    "TABULAR_SUMMARY",
     "TABULAR_VERSION",
     "Columns",
     "Estimate",

@@ -27,9 +27,27 @@ from ethos.audit.fairness._report import FairnessReport
 from ethos.errors import DataError
 from ethos.records import BenchmarkInfo, DataFile, ModelInfo, RunRecord, RunStore, Timings
 
-__all__ = ["TABULAR_BENCHMARK", "TABULAR_VERSION", "Columns", "TabularAssessment", "assess_file", "save_record"]
+__all__ = [
+    "TABULAR_BENCHMARK",
+    "TABULAR_HEADLINE",
+    "TABULAR_SUMMARY",
+    "TABULAR_VERSION",
+    "Columns",
+    "TabularAssessment",
+    "assess_file",
+    "save_record",
+]
 
 TABULAR_BENCHMARK = "fairness-tabular"
+TABULAR_SUMMARY = "Fairness of a classic model's decisions from a predictions file (fairlearn)"
+TABULAR_HEADLINE = (
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equal_opportunity_difference",
+    "four_fifths_rule_passed",
+)
+"""The metrics a ``fairness-tabular`` run leads with, as registered benchmarks declare ``headline``."""
 """Benchmark name of tabular fairness runs in the run store."""
 TABULAR_VERSION = "1"
 """Changes whenever tabular results would not be comparable with earlier ones."""
