@@ -46,15 +46,17 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print a rich table."""
+def table(
+    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], target: Console | None = None
+) -> None:
+    """Print a rich table (on stdout, or on ``target``, e.g. the stderr console)."""
     # Cells are Text, not markup: model output and paths may contain "[...]".
     t = Table(title=None if title is None else Text(title), title_justify="left", header_style="bold")
     for col in columns:
         t.add_column(col)
     for row in rows:
         t.add_row(*(Text("" if v is None else str(v)) for v in row))
-    print_table(t)
+    print_table(t, target)
 
 
 def print_table(t: Table, target: Console | None = None) -> None:

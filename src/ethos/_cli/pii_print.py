@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+
+from ethos._cli._output import table
 
 if TYPE_CHECKING:
     from ethos.pii.files import FileSummary
@@ -15,30 +15,21 @@ if TYPE_CHECKING:
 __all__ = ["print_eval", "print_findings", "print_summary"]
 
 
-def _table(console: Console, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    t = Table(title=None if title is None else Text(title), title_justify="left", header_style="bold")
-    for col in columns:
-        t.add_column(col)
-    for row in rows:
-        t.add_row(*(Text("" if v is None else str(v)) for v in row))
-    console.print(t)
-
-
 def print_summary(summary: FileSummary, console: Console, *, title: str) -> None:
     """Counts per entity type and per field, records and speed, notes and masked examples."""
     entities = sorted(summary.entities.items(), key=lambda kv: (-kv[1], kv[0]))
     if entities:
-        _table(console, title, ["entity", "count"], entities)
+        table(title, ["entity", "count"], entities, target=console)
         field_rows = [
             (name, ", ".join(f"{e} {n}" for e, n in counts.most_common()))
             for name, counts in sorted(summary.fields.items())
         ]
-        _table(console, "per field", ["field", "findings"], field_rows)
+        table("per field", ["field", "findings"], field_rows, target=console)
     else:
         console.print("no personal data found", markup=False)
     if summary.examples and summary.max_examples <= 5:
         rows = [(f.line, f.field, f.entity, f.masked) for f in summary.examples]
-        _table(console, "examples (values masked)", ["line", "field", "entity", "value"], rows)
+        table("examples (values masked)", ["line", "field", "entity", "value"], rows, target=console)
     changed = f"{summary.records_changed} changed, " if summary.output is not None else ""
     line = (
         f"{summary.records_read} records read, {changed}{summary.records_skipped} skipped "
@@ -68,7 +59,7 @@ def print_findings(summary: FileSummary, console: Console, *, explain: bool) -> 
                 parts.append("validated" if ex["validation"] else "failed validation")
             row.append("; ".join(parts))
         rows.append(row)
-    _table(console, f"findings (first {len(rows)}, values masked)", columns + (["why"] if explain else []), rows)
+    table(f"findings (first {len(rows)}, values masked)", columns + (["why"] if explain else []), rows, target=console)
 
 
 def _num(value: float | None) -> str:
@@ -86,7 +77,7 @@ def print_eval(report: dict[str, Any], console: Console, *, notes: Sequence[str]
     rows.append(["all (entity-agnostic)", *(_num(overall[k]) for k in keys), overall.get("support", ""),
                  overall.get("predicted", "")])
     title = f"detection scores (character IoU ≥ {report.get('iou', 0.5)})"
-    _table(console, title, ["entity", "precision", "recall", "F1", "F2", "gold", "predicted"], rows)
+    table(title, ["entity", "precision", "recall", "F1", "F2", "gold", "predicted"], rows, target=console)
     speed = report.get("texts_per_second")
     console.print(f"{'n/a' if speed is None else f'{speed:,.0f}'} texts/s", markup=False, highlight=False)
     for note in notes:
