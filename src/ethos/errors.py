@@ -14,11 +14,13 @@ code. Every message names the file, field, line or URL at fault and says what to
     │   ├── CapabilityError         the model cannot do what was asked (e.g. score a continuation)
     │   └── ServerError             a model server misbehaved
     │       ├── ServerUnreachableError  no connection, or timed out (names the URL)
+    │       │   └── ServerTimeoutError      the server did not answer in time
     │       ├── ServerResponseError     an HTTP error status after retries (names status and URL)
     │       └── MalformedResponseError  a reply was not what the API promises (names the field)
     ├── StoreError                  the run database is unreadable or a run is missing
     │   └── SchemaVersionError      the database or a record was written by a newer Ethos
     ├── PolicyViolation             a guard refused a request
+    │   └── RequestRefused          the gateway refused a request (HTTP status, reason code)
     ├── GateError                   a CI gate rule could not be evaluated (run, metric or baseline missing)
     └── GateFailed                  a CI gate rule failed (exit 1)
 """
@@ -38,7 +40,9 @@ __all__ = [
     "PolicyViolation",
     "SchemaVersionError",
     "ServerError",
+    "RequestRefused",
     "ServerResponseError",
+    "ServerTimeoutError",
     "ServerUnreachableError",
     "StoreError",
     "UnknownNameError",
@@ -107,6 +111,10 @@ class ServerUnreachableError(ServerError):
     """The server could not be reached (refused, DNS, timeout)."""
 
 
+class ServerTimeoutError(ServerUnreachableError):
+    """The server accepted the connection but did not answer in time."""
+
+
 class ServerResponseError(ServerError):
     """The server answered with an HTTP error status (after any retries)."""
 
@@ -135,6 +143,22 @@ class PolicyViolation(EthosError):
         """Keep the stable reason code next to the human message."""
         self.reason = reason
         super().__init__(message)
+
+
+class RequestRefused(PolicyViolation):
+    """The gateway refused a request; it carries the HTTP status and headers for the answer.
+
+    ``reason`` is a stable, dotted code (``auth.missing_key``, ``limit.requests``,
+    ``policy.prompt_injection`` ...) that appears in the answer, the audit log and the metrics.
+    """
+
+    def __init__(
+        self, message: str, *, reason: str, status: int = 400, headers: dict[str, str] | None = None
+    ) -> None:
+        """Keep the status, the reason code and any extra answer headers (e.g. ``Retry-After``)."""
+        self.status = status
+        self.headers = dict(headers or {})
+        super().__init__(message, reason=reason)
 
 
 class GateError(EthosError):

@@ -17,6 +17,7 @@ from ethos._cli import dashboard as dashboard_cmd
 from ethos._cli import dp as dp_cmd
 from ethos._cli import fairness as fairness_cmd
 from ethos._cli import gate as gate_cmd
+from ethos._cli import gateway as gateway_cmd
 from ethos._cli import models as models_cmd
 from ethos._cli import optout as optout_cmd
 from ethos._cli import pii as pii_cmd
@@ -44,6 +45,7 @@ app.add_typer(table_cmd.app, name="table")
 app.add_typer(fairness_cmd.app, name="fairness")
 app.add_typer(pii_cmd.app, name="pii")
 app.add_typer(report_cmd.app, name="report")
+app.add_typer(gateway_cmd.app, name="gateway")
 app.command("gate")(gate_cmd.gate)
 app.command("dashboard")(dashboard_cmd.dashboard)
 
