@@ -1,5 +1,48 @@
 """The secure gateway: OpenAI and Ollama APIs in front of any local model server.
 
 Keys, TLS, limits, PII and policy guards, a disclaimer, citations and a tamper-evident audit log.
-Start it with ``ethos gateway serve``; see ``docs/gateway.md``.
+Start it with ``ethos gateway serve``; see ``docs/gateway.md``::
+
+    from ethos.gateway import GatewayConfig, create_app
+
+    app = create_app(GatewayConfig())      # any ASGI server can run it
+
+Names are imported on first use, so ``import ethos.gateway`` stays cheap for the CLI.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "ApiKey",
+    "AuditLog",
+    "GatewayConfig",
+    "KeyStore",
+    "create_app",
+    "load_config",
+    "read_log",
+    "verify_log",
+]
+
+_HOMES = {
+    "ApiKey": "ethos.gateway._keys",
+    "AuditLog": "ethos.gateway._auditlog",
+    "GatewayConfig": "ethos.gateway._config",
+    "KeyStore": "ethos.gateway._keys",
+    "create_app": "ethos.gateway._app",
+    "load_config": "ethos.gateway._config",
+    "read_log": "ethos.gateway._auditlog",
+    "verify_log": "ethos.gateway._auditlog",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'ethos.gateway' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

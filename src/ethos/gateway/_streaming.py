@@ -1,0 +1,116 @@
+"""Streamed answers: upstream frames in, guarded frames out, in the caller's format, as they come.
+
+Each choice gets its own chain of guard filters. A filter may hold text back (a PII value or a
+placeholder may be incomplete); what it holds is released at the choice's last chunk. Failures after
+the first byte cannot change the HTTP status any more, so they become a well-formed in-band error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import StreamingResponse
+
+from ethos.gateway import _wire as wire
+from ethos.gateway._exchange import Exchange, as_refusal, upstream_failure
+from ethos.gateway._types import GuardContext, TextFilter
+from ethos.gateway.guards import decorate_final_chunk
+
+if TYPE_CHECKING:
+    from ethos.gateway._pipeline import Gateway
+    from ethos.gateway._upstream import UpstreamStream
+
+
+class _ChoiceFilters:
+    """The guard filters of every choice of one streamed answer, created on first use."""
+
+    def __init__(self, gateway: Gateway, ctx: GuardContext) -> None:
+        self._gateway = gateway
+        self._ctx = ctx
+        self._chains: dict[int, list[TextFilter]] = {}
+        self.answers: dict[int, list[str]] = {}
+
+    def _chain(self, index: int) -> list[TextFilter]:
+        chain = self._chains.get(index)
+        if chain is None:
+            made = (guard.stream_filter(self._ctx) for guard in self._gateway.guards)
+            chain = self._chains[index] = [f for f in made if f is not None]
+        return chain
+
+    def apply(self, index: int, text: str, finished: bool) -> str:
+        """Pass one piece of a choice through its chain; flush the chain when the choice ends."""
+        for flt in self._chain(index):
+            text = flt.feed(text)
+            if finished:
+                text += flt.finish()
+        self.answers.setdefault(index, []).append(text)
+        return text
+
+    def answer(self, index: int = 0) -> str:
+        """The text sent so far for one choice."""
+        return "".join(self.answers.get(index, ()))
+
+
+async def stream_answer(
+    gateway: Gateway,
+    exchange: Exchange,
+    canonical: dict[str, Any],
+    path: str,
+    upstream_body: dict[str, Any],
+    stack: ExitStack,
+) -> StreamingResponse:
+    """Open the upstream stream and return the caller's streaming response.
+
+    The concurrency slot and rate ticket in ``stack`` are released when the stream ends, not when
+    this function returns.
+    """
+    started = exchange.elapsed()
+    upstream = await gateway.upstream.stream(path, upstream_body)
+    exchange.upstream_s += exchange.elapsed() - started
+    if upstream.status != 200:
+        error = await upstream.read_error()
+        await upstream.aclose()
+        raise upstream_failure(upstream.status, error)
+    options = canonical.get("stream_options")
+    include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    encoder = wire.StreamEncoder(exchange.caller, exchange.endpoint, exchange.model, include_usage=include_usage)
+    body = _frames(gateway, exchange, upstream, encoder, stack)
+    return StreamingResponse(body, media_type=encoder.media_type, headers=gateway.headers(exchange))
+
+
+async def _frames(
+    gateway: Gateway, exchange: Exchange, upstream: UpstreamStream, encoder: Any, stack: ExitStack
+) -> AsyncIterator[bytes]:
+    ctx = exchange.ctx
+    if ctx is None:  # stream_answer runs only after the request was parsed
+        raise RuntimeError("streamed answer without a guard context")
+    filters = _ChoiceFilters(gateway, ctx)
+    decorated = False
+    try:
+        async for chunk in upstream.events(exchange.endpoint):
+            exchange.take_usage(chunk.get("usage"))
+            finished_any = False
+            for index, text, finished in wire.chunk_texts(chunk):
+                wire.set_chunk_text(chunk, index, filters.apply(index, text, finished))
+                finished_any = finished_any or finished
+            if finished_any and not decorated:
+                decorated = True
+                decorate_final_chunk(chunk, exchange.endpoint, ctx, gateway.config, filters.answer())
+            frame = encoder.encode(chunk)
+            if frame:
+                yield frame
+        yield encoder.close()
+    except Exception as exc:  # every failure mid-stream becomes an in-band error
+        refusal = as_refusal(exc)
+        if refusal.reason == "upstream.error":
+            refusal.reason = "upstream.in_band"
+        exchange.status, exchange.reason = refusal.status, refusal.reason
+        yield encoder.error(refusal.status, refusal.reason, str(refusal))
+    finally:
+        exchange.upstream_s = max(exchange.upstream_s, 0.0)
+        exchange.log_answer = filters.answer()
+        await upstream.aclose()
+        stack.close()
+        gateway.recorder.finish(exchange)
