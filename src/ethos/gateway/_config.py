@@ -7,11 +7,19 @@ and reports mistakes with the file, line and field path.
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ethos.errors import ConfigError
+from ethos.gateway._toml_lines import locate
 from ethos.gateway._types import Endpoint, Format
 
 
@@ -151,3 +159,201 @@ class GatewayConfig(_Section):
 
 SCOPE_ENDPOINTS: tuple[Endpoint, ...] = ("chat", "completion", "embedding", "models")
 """What a key may use when it is created without ``--endpoint`` (``admin`` must be asked for)."""
+
+
+# -- loading ``gateway.toml`` ---------------------------------------------------------------------
+
+# Path fields: relative values in the file are taken relative to the file's folder.
+_PATH_FIELDS = (("server", "tls_cert"), ("server", "tls_key"), ("keys", "path"), ("audit", "dir"),
+                ("audit", "encrypt_key_file"))  # fmt: skip
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def load_config(path: Path | None, *, overrides: Mapping[str, Any] | None = None) -> GatewayConfig:
+    """Read ``gateway.toml`` (or only the defaults when ``path`` is ``None``) and apply ``overrides``.
+
+    Args:
+        path: The TOML file; relative paths inside it are taken relative to its folder.
+        overrides: Dotted keys from flags or the environment (``{"server.port": 9000}``) applied
+            on top of the file; ``None`` values are ignored.
+
+    Returns:
+        The validated settings, after cross-field checks (TLS for remote hosts, the upstream URL,
+        readable TLS and key files).
+
+    Raises:
+        ConfigError: Naming the file, the line and the field (``gateway.toml:12: [limits]
+            requests_per_minute: must be ≥ 0 (got -5)``) and what is allowed.
+    """
+    text, data = ("", {}) if path is None else _read_toml(path)
+    applied: dict[str, Any] = {}
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(data, dotted, value)
+            applied[dotted] = value
+    try:
+        config = GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(exc, path, text, applied) from None
+    _check(config, _Where(path, text, applied))
+    return config
+
+
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; `ethos gateway config init {path}` writes a commented one") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:  # its message names the line and column
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = path.parent
+    for section, name in _PATH_FIELDS:
+        table = data.get(section)
+        if isinstance(table, dict) and isinstance(table.get(name), str):
+            value = Path(table[name]).expanduser()
+            table[name] = str(value if value.is_absolute() else base / value)
+    return text, data
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *tables, name = dotted.split(".")
+    node = data
+    for table in tables:
+        child = node.setdefault(table, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"setting {dotted}: {table} is not a table in the config file")
+        node = child
+    node[name] = value
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where settings came from, to name the file and line (or the flag) in an error."""
+
+    path: Path | None
+    text: str
+    overrides: Mapping[str, Any]
+
+    def at(self, loc: Sequence[str | int]) -> str:
+        """``gateway.toml:12: [limits] requests_per_minute`` or ``--port/env server.port``."""
+        field = _field_path(loc)
+        dotted = ".".join(str(p) for p in loc)
+        if dotted in self.overrides:
+            return f"setting {dotted} (from a flag or ETHOS_GATEWAY_* variable): {field}"
+        if self.path is None:
+            return field
+        line = locate(self.text, loc)
+        return f"{self.path}{f':{line}' if line else ''}: {field}"
+
+
+def _field_path(loc: Sequence[str | int]) -> str:
+    names = [str(p) for p in loc if isinstance(p, str)]
+    index = next((p for p in loc if isinstance(p, int)), None)
+    if len(names) <= 1:
+        return f"[{names[0]}]" if names else "(top level)"
+    table = ".".join(names[:-1]) if index is None else f"{'.'.join(names[:-1])} #{index + 1}"
+    if index is not None and len(names) == 2:
+        return f"[{table}]"
+    return f"[{table}] {names[-1]}"
+
+
+def _explain(exc: ValidationError, path: Path | None, text: str, overrides: Mapping[str, Any]) -> ConfigError:
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")  # a typo explains the rest
+    first = errors[0]
+    loc = [p for p in first["loc"] if isinstance(p, int) or not _union_tag(p)]
+    where = _Where(path, text, overrides)
+    more = len(errors) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    if first["type"] == "extra_forbidden":
+        return ConfigError(f"{where.at(loc)}: {_unknown(loc)}{tail}")
+    return ConfigError(f"{where.at(loc)}: {_message(first)}{tail}")
+
+
+def _union_tag(part: str | int) -> bool:
+    return isinstance(part, str) and (part in ("str", "int", "float", "bool") or "[" in part)
+
+
+def _unknown(loc: Sequence[str | int]) -> str:
+    """``unknown key 'prot'; did you mean 'port'?`` with the known keys of that table."""
+    model: type[BaseModel] = GatewayConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        model = next((t for t in (annotation, *get_args(annotation)) if isinstance(t, type) and
+                      issubclass(t, BaseModel)), model)  # fmt: skip
+    known = list(model.model_fields)
+    name = str(loc[-1])
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    kind = "section" if len(loc) == 1 else "key"
+    return f"unknown {kind} {name!r}{hint} allowed: {', '.join(known)}"
+
+
+def _message(error: Any) -> str:
+    kind, ctx, got = error["type"], error.get("ctx") or {}, error.get("input")
+    shown = f" (got {got!r})" if not isinstance(got, dict | list) else ""
+    bounds = {"greater_than_equal": ("≥", "ge"), "less_than_equal": ("≤", "le"), "greater_than": (">", "gt"),
+              "less_than": ("<", "lt")}  # fmt: skip
+    if kind in bounds:
+        sign, key = bounds[kind]
+        return f"must be {sign} {ctx.get(key)}{shown}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}{shown}"
+    if kind == "missing":
+        return "is required; add it"
+    if kind.startswith(("int_", "float_", "bool_", "string_type", "path_type", "tuple_type", "dict_type")):
+        expected = {"int": "a whole number", "flo": "a number", "boo": "true or false", "str": "a string",
+                    "pat": "a path string", "tup": "a list", "dic": "a table"}[kind[:3]]  # fmt: skip
+        return f"must be {expected}{shown}"
+    if kind == "string_pattern_mismatch":
+        return f"must match {ctx.get('pattern')}{shown}"
+    return str(error["msg"]).removeprefix("Value error, ") + shown
+
+
+def _check(config: GatewayConfig, where: _Where) -> None:
+    """Checks across fields that pydantic cannot express per field."""
+    server, upstream = config.server, config.upstream
+    tls = server.tls_cert is not None
+    if not tls and not server.allow_plaintext_remote and not is_loopback(server.host):
+        raise ConfigError(
+            f"{where.at(('server', 'host'))}: {server.host!r} is reachable from other machines, and without TLS "
+            "API keys, prompts and answers cross the network in clear text. Give [server] tls_cert and tls_key "
+            "(or --tls-self-signed), or set allow_plaintext_remote = true when a TLS proxy in front terminates it"
+        )
+    url = urlsplit(upstream.url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(
+            f"{where.at(('upstream', 'url'))}: must be an http:// or https:// URL with a host, "
+            f"such as http://127.0.0.1:11434 (got {upstream.url!r})"
+        )
+    for name in ("tls_cert", "tls_key"):
+        _readable(getattr(server, name), where, ("server", name))
+    _readable(config.audit.encrypt_key_file, where, ("audit", "encrypt_key_file"),
+              fix="`ethos pii keygen` writes a 32-byte key file")  # fmt: skip
+
+
+def _readable(path: Path | None, where: _Where, loc: tuple[str, str], fix: str = "") -> None:
+    if path is None:
+        return
+    try:
+        with path.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
+        raise ConfigError(f"{where.at(loc)}: {path} cannot be read ({reason}){'; ' + fix if fix else ''}") from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 with or without brackets) is only reachable locally."""
+    host = host.strip().strip("[]").lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
