@@ -126,7 +126,7 @@ def test_when_file_is_missing_then_error_says_how_to_create_one(tmp_path: Path) 
 
 def test_when_an_override_is_invalid_then_error_names_the_setting_not_a_line() -> None:
     message = error_of(None, **{"server.port": -1})
-    assert message.startswith("setting server.port (from a flag or ETHOS_GATEWAY_* variable)")
+    assert message.startswith("server.port (set by a flag or an ETHOS_GATEWAY_* variable): must be")
     assert "must be ≥ 0 (got -1)" in message
 
 
@@ -212,3 +212,20 @@ def test_when_locating_a_field_then_its_line_is_found(loc: tuple[str | int, ...]
     text = "# x\n\n[server]\nport = 1\n\n[[policy.rules]]\nname = 'a'\npattern = 'b'\n[[policy.rules]]\npattern = 'c'\n"
     text += "\nupstream.url = 'x'\n"
     assert locate(text, loc) == line
+
+
+def test_when_keys_are_off_on_a_remote_host_then_refused(tmp_path: Path) -> None:
+    text = "[server]\nhost = '0.0.0.0'\nallow_plaintext_remote = true\nrequire_keys = false\n"  # noqa: S104
+    message = error_of(write(tmp_path, text))
+    assert ":4: [server] require_keys: keys are off on '0.0.0.0'" in message
+    assert "ethos gateway keys create" in message
+    assert load_config(None, overrides={"server.require_keys": False}).server.require_keys is False  # loopback: ok
+
+
+def test_when_the_example_file_is_loaded_then_it_shows_exactly_the_defaults() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "gateway.toml"
+    packaged = Path(__file__).resolve().parents[2] / "src" / "ethos" / "gateway" / "example.toml"
+    assert load_config(example) == GatewayConfig()
+    assert packaged.read_text(encoding="utf-8") == example.read_text(encoding="utf-8")
+    for section in GatewayConfig.model_fields:
+        assert f"[{section}]" in example.read_text(encoding="utf-8")

@@ -243,7 +243,7 @@ class _Where:
         field = _field_path(loc)
         dotted = ".".join(str(p) for p in loc)
         if dotted in self.overrides:
-            return f"setting {dotted} (from a flag or ETHOS_GATEWAY_* variable): {field}"
+            return f"{dotted} (set by a flag or an ETHOS_GATEWAY_* variable)"
         if self.path is None:
             return field
         line = locate(self.text, loc)
@@ -324,6 +324,12 @@ def _check(config: GatewayConfig, where: _Where) -> None:
             f"{where.at(('server', 'host'))}: {server.host!r} is reachable from other machines, and without TLS "
             "API keys, prompts and answers cross the network in clear text. Give [server] tls_cert and tls_key "
             "(or --tls-self-signed), or set allow_plaintext_remote = true when a TLS proxy in front terminates it"
+        )
+    if not server.require_keys and not is_loopback(server.host):
+        raise ConfigError(
+            f"{where.at(('server', 'require_keys'))}: keys are off on {server.host!r}, which other machines can "
+            "reach, so anyone there could use the model. Turning keys off (--no-keys) is for local development "
+            "on 127.0.0.1 only; create keys with `ethos gateway keys create` instead"
         )
     url = urlsplit(upstream.url)
     if url.scheme not in ("http", "https") or not url.hostname:
