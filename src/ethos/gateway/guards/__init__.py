@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ethos.gateway.guards._heuristics import Injection, estimate_tokens, score_injection
 from ethos.gateway.guards._pii import PiiGuard
+from ethos.gateway.guards._policy import PolicyGuard
 from ethos.gateway.guards._stream import WindowFilter
 from ethos.gateway.guards._transparency import (
     apply_disclaimer,
@@ -30,13 +32,17 @@ if TYPE_CHECKING:
     from ethos.gateway._types import Guard
 
 __all__ = [
+    "Injection",
     "PiiGuard",
+    "PolicyGuard",
     "WindowFilter",
     "apply_disclaimer",
     "build_guards",
     "decorate_final_chunk",
     "decorate_response",
+    "estimate_tokens",
     "normalize_citations",
+    "score_injection",
 ]
 
 
@@ -46,8 +52,9 @@ def build_guards(config: GatewayConfig) -> list[Guard]:
     Raises:
         UnknownNameError: When ``[pii] entities`` names an entity no recognizer reports.
         MissingDependencyError: When the spaCy pipeline or an optional package is missing.
+        ConfigError: When a ``[[policy.rules]]`` pattern is not a valid regular expression.
     """
-    guards: list[Guard] = []
+    guards: list[Guard] = [PolicyGuard(config.policy).load()]
     if config.pii.enabled:
         guards.append(PiiGuard(config.pii).load())
     return guards
