@@ -383,9 +383,11 @@ def test_when_api_key_is_built_directly_then_defaults_are_open_models_and_no_adm
 def test_when_the_file_is_not_sqlite_then_store_error_names_it(tmp_path: Path) -> None:
     path = tmp_path / "keys.db"
     path.write_bytes(b"this is not a database, just text" * 10)
+    path.chmod(0o644)
     with pytest.raises(StoreError, match=str(path)):
         KeyStore(path)
     assert path.read_bytes().startswith(b"this is not a database")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not ours: not even its permissions are touched
 
 
 def test_when_the_file_is_another_sqlite_database_then_it_is_left_alone(tmp_path: Path) -> None:

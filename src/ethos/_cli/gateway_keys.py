@@ -159,14 +159,11 @@ def key_store_path(db: Path | None, config: Path | None) -> Path:
     if db is not None:
         return db.expanduser()
     if config is not None:
-        from ethos.gateway import _config
+        from ethos.gateway._config import load_config
 
-        load_config = getattr(_config, "load_config", None)
-        if load_config is None:
-            raise ConfigError("--config is not supported by this build yet; give --db PATH or set ETHOS_GATEWAY_KEYS")
         path = load_config(config).keys.path
         if path is not None:
-            return cast("Path", path).expanduser()
+            return path.expanduser()
     from ethos.config import load_settings
 
     return load_settings().home / "gateway" / "keys.db"

@@ -63,11 +63,12 @@ def open_db(path: Path, *, create: bool) -> sqlite3.Connection:
                     f"no gateway key store at {path} yet; create a key with `ethos gateway keys create NAME`"
                 )
             _create_file(path)
-        elif path.stat().st_mode & 0o077:
-            os.chmod(path, 0o600)
-            log.warning("key store %s was readable by others; its permissions are now 0600", path)
         conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         _check_schema(conn, path)
+        # Only now that the file is known to be ours may its permissions be changed.
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+            log.warning("key store %s was readable by others; its permissions are now 0600", path)
         return conn
     except (sqlite3.Error, OSError) as exc:
         if conn is not None:
