@@ -1,0 +1,107 @@
+"""The official ``ollama`` client through the gateway, in front of both upstream kinds.
+
+The reference answers come from the same client talking to the tiny-model server's own Ollama API:
+with the guards off the gateway must not change them.
+"""
+
+from __future__ import annotations
+
+import ollama
+import pytest
+
+from tests.gateway.conftest import Gw
+from tests.helpers.servers import LoopbackServer
+
+MODEL = "tiny-gpt2"
+MESSAGES = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "The nurse said that she would help"},
+]
+PROMPT = "The engineer explained that he had"
+OPTIONS = {"temperature": 0, "num_predict": 8, "seed": 0}
+
+
+@pytest.fixture
+def client(gw: Gw) -> ollama.Client:
+    """The ollama client pointed at the gateway with an ordinary key."""
+    return ollama.Client(host=gw.url, headers=gw.auth("user"), timeout=30)
+
+
+@pytest.fixture
+def direct(upstream: LoopbackServer) -> ollama.Client:
+    """The ollama client pointed at the tiny-model server itself."""
+    return ollama.Client(host=upstream.url, timeout=30)
+
+
+def test_when_chat_goes_through_the_gateway_then_the_answer_equals_the_upstreams(
+    client: ollama.Client, direct: ollama.Client
+) -> None:
+    expected = direct.chat(model=MODEL, messages=MESSAGES, options=OPTIONS)
+    got = client.chat(model=MODEL, messages=MESSAGES, options=OPTIONS)
+    assert expected.message.content
+    assert got.message.content == expected.message.content
+    assert got.message.role == "assistant"
+    assert got.done is True
+    assert got.done_reason == expected.done_reason
+
+
+def test_when_chat_streams_through_the_gateway_then_the_joined_pieces_equal_the_upstreams_answer(
+    client: ollama.Client, direct: ollama.Client
+) -> None:
+    expected = direct.chat(model=MODEL, messages=MESSAGES, options=OPTIONS)
+    parts = list(client.chat(model=MODEL, messages=MESSAGES, options=OPTIONS, stream=True))
+    pieces = [part.message.content or "" for part in parts]
+    assert "".join(pieces) == expected.message.content
+    assert len([p for p in pieces if p]) > 1
+    assert [part.done for part in parts].count(True) == 1
+    assert parts[-1].done is True
+    assert parts[-1].eval_count
+
+
+def test_when_generate_goes_through_the_gateway_then_the_text_equals_the_upstreams(
+    client: ollama.Client, direct: ollama.Client
+) -> None:
+    expected = direct.generate(model=MODEL, prompt=PROMPT, options=OPTIONS)
+    got = client.generate(model=MODEL, prompt=PROMPT, options=OPTIONS)
+    assert expected.response
+    assert got.response == expected.response
+    assert got.done is True
+
+
+def test_when_a_raw_generate_goes_through_the_gateway_then_the_text_equals_the_upstreams(
+    client: ollama.Client, direct: ollama.Client
+) -> None:
+    expected = direct.generate(model=MODEL, prompt=PROMPT, options=OPTIONS, raw=True)
+    got = client.generate(model=MODEL, prompt=PROMPT, options=OPTIONS, raw=True)
+    assert got.response == expected.response
+
+
+def test_when_generate_streams_through_the_gateway_then_the_joined_text_equals_the_upstreams(
+    client: ollama.Client, direct: ollama.Client
+) -> None:
+    expected = direct.generate(model=MODEL, prompt=PROMPT, options=OPTIONS)
+    parts = list(client.generate(model=MODEL, prompt=PROMPT, options=OPTIONS, stream=True))
+    assert "".join(part.response for part in parts) == expected.response
+    assert parts[-1].done is True
+
+
+def test_when_embed_goes_through_the_gateway_then_the_vectors_equal_the_upstreams(
+    client: ollama.Client, direct: ollama.Client
+) -> None:
+    texts = ["The doctor reviewed the results.", "A quick brown fox."]
+    expected = direct.embed(model=MODEL, input=texts)
+    got = client.embed(model=MODEL, input=texts)
+    assert len(got.embeddings) == 2
+    assert [list(v) for v in got.embeddings] == pytest.approx([list(v) for v in expected.embeddings], rel=1e-6)
+
+
+def test_when_models_are_listed_then_the_upstreams_model_is_there(client: ollama.Client, gw: Gw) -> None:
+    names = [model.model for model in client.list().models]
+    expected = "tiny-gpt2" if gw.kind == "openai" else "tiny-gpt2:latest"
+    assert names == [expected]
+
+
+def test_when_the_model_is_unknown_then_the_ollama_client_raises_a_response_error(client: ollama.Client) -> None:
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat(model="no-such-model", messages=MESSAGES, options=OPTIONS)
+    assert caught.value.status_code == 404
