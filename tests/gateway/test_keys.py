@@ -284,6 +284,22 @@ def test_when_the_file_is_replaced_then_the_store_reads_the_new_one(db: Path, cl
     assert refusal(gateway, old_token).reason == "auth.invalid_key"
 
 
+def test_when_the_file_is_deleted_then_every_key_is_refused_until_a_store_is_back(
+    db: Path, clock: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway = KeyStore(db, clock=clock.now, monotonic=clock.monotonic)
+    _, token = gateway.create("ci")
+    db.unlink()
+    clock.advance(1)
+    assert refusal(gateway, token).reason == "auth.invalid_key"
+    clock.advance(1)
+    assert refusal(gateway, token).reason == "auth.invalid_key"
+    assert len([r for r in caplog.records if "is gone" in r.getMessage()]) == 1  # logged once, not per check
+    new_key, new_token = KeyStore(db).create("fresh")
+    clock.advance(1)
+    assert gateway.authenticate(new_token) == new_key
+
+
 def test_when_threads_authenticate_while_keys_change_then_answers_stay_correct(db: Path) -> None:
     gateway = KeyStore(db, refresh_interval=0.0)
     key, token = gateway.create("steady")

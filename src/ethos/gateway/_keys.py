@@ -125,6 +125,7 @@ class KeyStore:
         self._data_version = -1
         self._inode = 0
         self._next_check = 0.0
+        self._last_error: str | None = None
         with self._lock:
             self._reload()
 
@@ -299,10 +300,20 @@ class KeyStore:
             return
         try:
             self._next_check = now + self._refresh_interval
+            if not self.path.exists():
+                # Deleting the key store is a deliberate act: fail closed, every key is refused.
+                raise StoreError(f"gateway key store {self.path} is gone; every API key is refused until it is back")
             if self._changed():
                 self._reload()
         except StoreError as exc:
-            log.error("%s; keeping the keys read before", exc)
+            gone = not self.path.exists()
+            if gone:
+                self._cache = {}
+            if str(exc) != self._last_error:  # once per distinct failure, not twice a second
+                log.error("%s", exc if gone else f"{exc}; keeping the keys read before")
+            self._last_error = str(exc)
+        else:
+            self._last_error = None
         finally:
             self._lock.release()
 
