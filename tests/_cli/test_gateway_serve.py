@@ -81,7 +81,9 @@ def test_when_file_env_and_flag_disagree_then_env_beats_file_and_flag_beats_env(
     assert "clear text" in one_error_line(run_cli("gateway", "serve").stderr)
     # The flag's loopback host passes the TLS check, so the next check (the upstream URL) speaks.
     result = run_cli("gateway", "serve", "--host", "127.0.0.1", "--upstream", "ftp://x")
-    assert "[upstream] url: must be an http:// or https:// URL" in one_error_line(result.stderr)
+    assert "upstream.url (set by a flag or an ETHOS_GATEWAY_* variable): must be an http" in one_error_line(
+        result.stderr
+    )
 
 
 # -- config init / check ----------------------------------------------------------------------
