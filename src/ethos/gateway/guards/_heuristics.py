@@ -2,8 +2,8 @@
 
 Prompt injection (OWASP LLM01) is scored with weighted patterns, no model: a text whose cues add
 up to :data:`INJECTION_THRESHOLD` (1.0) is an injection. One strong cue is enough ("ignore all
-previous instructions", a ``<|im_start|>system`` tag, Unicode tag characters); weak cues ("you are
-now", "from now on", a fake ``assistant:`` turn) need company. Base64 blobs are decoded and their
+previous instructions", a ``<|im_start|>system`` tag, Unicode tag characters, two fake ``system:`` /
+``assistant:`` turns); weak cues ("you are now", "from now on", one fake turn) need company. Base64 blobs are decoded and their
 text scored too. The cues follow the attacks in garak's ``promptinject``, ``dan``, ``encoding``
 and ``goodside`` probes and LLM Guard's invisible-text scanner (see ``docs/gateway-guards.md``).
 """
@@ -27,6 +27,10 @@ _CUES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
     ("ignore_previous", 1.0, re.compile(
         rf"\b(?:ignore|disregard|forget|skip|override|bypass|neglect)\b(?:\s+\w+){{0,3}}?\s+{_PREVIOUS}\b"
         rf"(?:\s+\w+){{0,2}}?\s+{_RULES}\b", _I)),
+    ("forget_everything", 1.0, re.compile(
+        r"\b(?:forget|ignore|disregard)\s+(?:everything|all|anything)\s+(?:(?:that\s+)?you(?:'ve|\s+have|\s+were|"
+        r"\s+are)?\s+(?:been\s+)?(?:told|taught|instructed|given)|(?:you\s+)?(?:said|read)?\s*(?:above|before|so\s+far))",
+        _I)),
     ("new_instructions", 0.5, re.compile(r"\b(?:new|updated|real|actual)\s+(?:instructions?|rules|task)\s*:", _I)),
     ("reveal_system_prompt", 1.0, re.compile(
         r"\b(?:reveal|print|show|repeat|output|display|tell\s+me|leak|give\s+me|what\s+(?:is|are|was|were))\b"
@@ -40,8 +44,8 @@ _CUES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
     ("role_tag", 1.0, re.compile(
         r"<\|(?:im_start|im_end|system|user|assistant|start_header_id|end_header_id|eot_id)\|>|\[/?INST\]"
         r"|<</?SYS>>|^\s*#{2,}\s*(?:system|instruction|assistant)\s*:?\s*$", _I | re.MULTILINE)),
-    ("fake_turn", 0.6, re.compile(r"^\s*(?:assistant|system|ai|gpt)\s*:", _I | re.MULTILINE)),
 )
+_FAKE_TURN = re.compile(r"^\s*(?:assistant|system|ai|gpt)\s*:", _I | re.MULTILINE)
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
@@ -73,6 +77,9 @@ def score_injection(text: str, *, decode: bool = True) -> Injection:
     for name, weight, pattern in _CUES:
         if pattern.search(text):
             cues[name] = weight
+    turns = len(_FAKE_TURN.findall(text))
+    if turns:
+        cues["fake_turn"] = 1.0 if turns > 1 else 0.6
     if _TAG_CHARS.search(text):
         cues["unicode_tags"] = 1.0
     if len(_ZERO_WIDTH.findall(text)) >= _ZERO_WIDTH_BULK:

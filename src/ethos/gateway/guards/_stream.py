@@ -7,8 +7,8 @@ without ever sending half a value (its second one flushed on sentence boundaries
 
 How it decides what to send: the filter keeps the raw text it has not sent (*pending*) and up to
 :data:`CONTEXT_CHARS` raw characters it has sent (*context*, for context words such as "phone"
-that raise a match's score). Each time new text arrives and some pending text lies more than
-``holdback`` characters before the end, it scans context + pending once and cuts at the last
+that raise a match's score). Each time new text arrives and at least :data:`MIN_RELEASE` pending characters lie more
+than ``holdback`` characters before the end, it scans context + pending once and cuts at the last
 whitespace boundary that
 
 * lies at least ``holdback`` characters before the end (a value that crosses it and is at most
@@ -29,10 +29,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["CONTEXT_CHARS", "Hit", "WindowFilter"]
+__all__ = ["CONTEXT_CHARS", "MIN_RELEASE", "Hit", "WindowFilter"]
 
 CONTEXT_CHARS = 96
 """Sent characters kept for scanning: more than the 80 the PII engine's context words look back."""
+
+MIN_RELEASE = 16
+"""Releasable characters gathered before a scan: one scan per ~16 characters, not one per token."""
 
 Hit = tuple[int, int, Any]
 """``(start, end, payload)`` of something found in a text; ``payload`` is the finder's own."""
@@ -75,7 +78,7 @@ class WindowFilter:
             return ""
         self._raw += text
         limit = len(self._raw) - self._holdback
-        if limit <= self._sent:
+        if limit - self._sent < MIN_RELEASE:
             return ""
         boundary = _last_boundary(self._raw, self._sent, limit)
         forced = boundary is None and len(self._raw) - self._sent > 2 * self._holdback
