@@ -27,7 +27,7 @@ from ethos.errors import RequestRefused
 from ethos.gateway._config import LimitsConfig
 from ethos.gateway._keys import ApiKey
 
-__all__ = ["ConcurrencyLimiter", "RateLimiter", "Ticket", "estimate_tokens"]
+__all__ = ["ConcurrencyLimiter", "RateLimiter", "Slot", "Ticket", "estimate_tokens"]
 
 CHARS_PER_TOKEN = 4
 """The estimate's divisor: about four characters per token for English text with BPE tokenizers."""
@@ -127,17 +127,17 @@ class RateLimiter:
 
         ``None`` (the upstream reported no usage) keeps the estimate.
         """
-        if ticket.settled:
-            return
-        ticket.settled = True
         bucket = ticket._bucket
-        if actual_tokens is None or bucket is None:
-            return
         now = self._clock()
         with self._lock:
+            if ticket.settled:
+                return
+            ticket.settled = True
+            if actual_tokens is None or bucket is None:
+                return
             bucket.refill(now)
             bucket.tokens = min(float(bucket.tpm), bucket.tokens - (actual_tokens - ticket.tokens))
-        ticket.tokens = actual_tokens
+            ticket.tokens = actual_tokens
 
     def _limits(self, key: ApiKey | None) -> tuple[int, int]:
         rpm = key.requests_per_minute if key and key.requests_per_minute is not None else None
@@ -171,7 +171,7 @@ def _refused(key_id: str | None, rpm: int, tpm: int, wait_requests: float, wait_
     )
 
 
-class _Slot:
+class Slot:
     """One request's place in the concurrency count; taken on ``__enter__``, given back once."""
 
     __slots__ = ("_held", "_key_id", "_limiter", "_max_parallel")
@@ -215,7 +215,7 @@ class ConcurrencyLimiter:
         """Requests holding a slot now."""
         return self._total
 
-    def enter(self, key: ApiKey | None, max_parallel: int) -> _Slot:
+    def enter(self, key: ApiKey | None, max_parallel: int) -> Slot:
         """A context manager holding one slot for ``key`` while its block (or stream) runs.
 
         The slot is taken when the block is entered, without waiting, and given back exactly once
@@ -225,7 +225,7 @@ class ConcurrencyLimiter:
             RequestRefused: On entry, when the gateway or the key is full: ``limit.concurrency``,
                 status 429, ``Retry-After: 1``.
         """
-        return _Slot(self, key.key_id if key else None, max_parallel)
+        return Slot(self, key.key_id if key else None, max_parallel)
 
     def _take(self, key_id: str | None, max_parallel: int) -> None:
         with self._lock:
