@@ -1,7 +1,145 @@
-"""``ethos gateway log``: verify and read the gateway's tamper-evident audit log."""
+"""``ethos gateway log``: verify and read the gateway's tamper-evident audit log.
+
+The folder comes from ``--dir``, else ``ETHOS_GATEWAY_AUDIT_DIR``, else ``[audit] dir`` in
+``--config``, else ``ETHOS_HOME/gateway/audit``. The log modules are imported inside the commands.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.markup import escape
+
+from ethos._cli._common import JSON_OPTION
+from ethos._cli._output import console, emit_json, table
 
 app = typer.Typer(help="Verify and read the gateway's hash-chained audit log.", no_args_is_help=True)
+
+_DIR_OPTION = typer.Option(
+    None,
+    "--dir",
+    envvar="ETHOS_GATEWAY_AUDIT_DIR",
+    help="The audit log folder [env: ETHOS_GATEWAY_AUDIT_DIR; default: [audit] dir, else ETHOS_HOME/gateway/audit].",
+)
+_CONFIG_OPTION = typer.Option(None, "--config", help="gateway.toml whose [audit] dir names the folder.")
+_KEY_OPTION = typer.Option(
+    None, "--key-file", help="The [audit] encrypt_key_file: decrypts logged content (shown with --json)."
+)
+_COLUMNS = ("time", "request id", "key id", "route", "model", "status", "reason", "latency ms")
+
+
+def audit_dir(directory: Path | None, config: Path | None) -> Path:
+    """The log folder: ``--dir`` / env (typer resolves both), ``[audit] dir`` in ``config``, the home default."""
+    if directory is not None:
+        return directory
+    if config is not None:
+        from ethos.gateway._config import load_config
+
+        configured = load_config(config).audit.dir
+        if configured is not None:
+            return configured
+    from ethos.config import load_settings
+
+    return load_settings().home / "gateway" / "audit"
+
+
+@app.command("verify")
+def verify(
+    directory: Path | None = _DIR_OPTION,
+    config: Path | None = _CONFIG_OPTION,
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Check every entry's hash, the chain across files and the head anchor (exit 1 when broken)."""
+    from ethos.gateway._auditverify import verify_log
+
+    folder = audit_dir(directory, config)
+    result = verify_log(folder)
+    bad = result.first_bad
+    if json_out:
+        emit_json(
+            {
+                "ok": result.ok,
+                "directory": str(folder),
+                "entries": result.entries,
+                "files": result.files,
+                "head": result.head,
+                "first_bad": None
+                if bad is None
+                else {"file": str(bad.file), "line": bad.line, "seq": bad.seq, "why": bad.why},
+            }
+        )
+    elif bad is None:
+        console.print(f"OK: {result.entries} entries in {result.files} files, head {result.head or '-'}", markup=False)
+    else:
+        console.print(f"FAILED: {bad}", markup=False)
+    if bad is not None:
+        raise typer.Exit(1)
+
+
+@app.command("tail")
+def tail(
+    lines: int = typer.Option(20, "-n", "--lines", min=0, help="How many of the newest entries to show."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new entries until Ctrl-C."),
+    directory: Path | None = _DIR_OPTION,
+    config: Path | None = _CONFIG_OPTION,
+    key_file: Path | None = _KEY_OPTION,
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object per entry (JSON lines)."),
+    poll: float = typer.Option(0.5, "--poll", min=0.05, help="Seconds between checks for new entries (--follow)."),
+) -> None:
+    """Show the newest entries as a table (or JSON lines); --follow keeps printing new ones."""
+    from ethos.gateway._auditlog import load_key
+    from ethos.gateway._auditverify import LogCursor, decrypt_content, read_log
+
+    folder = audit_dir(directory, config)
+    key = None if key_file is None else load_key(key_file)
+    cursor = LogCursor(folder) if follow else None  # placed before reading, so no entry falls in between
+    entries = read_log(folder, last=lines, key=key)
+    shown = max((e["seq"] for e in entries if type(e.get("seq")) is int), default=0)
+    if json_out:
+        for entry in entries:
+            _print_json(entry)
+    elif entries or not follow:
+        table(None, _COLUMNS, (_row(entry) for entry in entries))
+    if cursor is None:
+        return
+    try:
+        while True:
+            sys.stdout.flush()
+            time.sleep(poll)
+            for entry in cursor.read_new():
+                seq = entry.get("seq")
+                if type(seq) is int and seq <= shown:
+                    continue  # written while the newest entries were read: already printed
+                if key is not None and type(seq) is int and "content" in entry:
+                    entry["content"] = decrypt_content(entry["content"], seq, key, where=f"{folder} seq {seq}")
+                if json_out:
+                    _print_json(entry)
+                else:
+                    console.print(escape("  ".join(str(cell) for cell in _row(entry))))
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+
+
+def _print_json(entry: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+
+
+def _row(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        "" if value is None else value
+        for value in (
+            entry.get("ts"),
+            entry.get("request_id"),
+            entry.get("key_id"),
+            entry.get("route"),
+            entry.get("model"),
+            entry.get("status"),
+            entry.get("reason"),
+            entry.get("latency_ms"),
+        )
+    )
