@@ -3,9 +3,10 @@
 Prompt injection (OWASP LLM01) is scored with weighted patterns, no model: a text whose cues add
 up to :data:`INJECTION_THRESHOLD` (1.0) is an injection. One strong cue is enough ("ignore all
 previous instructions", a ``<|im_start|>system`` tag, Unicode tag characters, two fake ``system:`` /
-``assistant:`` turns); weak cues ("you are now", "from now on", one fake turn) need company. Base64 blobs are decoded and their
-text scored too. The cues follow the attacks in garak's ``promptinject``, ``dan``, ``encoding``
-and ``goodside`` probes and LLM Guard's invisible-text scanner (see ``docs/gateway-guards.md``).
+``assistant:`` turns); weak cues ("you are now", "from now on", one fake turn) need company.
+Base64 blobs are decoded and their text scored too. The cues follow the attacks in garak's
+``promptinject``, ``dan``, ``encoding`` and ``goodside`` probes and LLM Guard's invisible-text
+scanner (see ``docs/gateway-guards.md``).
 """
 
 from __future__ import annotations
