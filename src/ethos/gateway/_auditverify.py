@@ -187,7 +187,7 @@ class _Chain:
             if last == 0:
                 return f"log starts at seq {seq}, not 1 (earlier entries or files missing?)"
             if seq > last + 1:
-                return f"seq {seq} follows {last} (entry missing)"
+                return f"seq {seq} follows {last} (entry missing or moved?)"
             return f"seq {seq} follows {last} (reordered or duplicated?)"
         if entry["prev"] != self.hash:
             if last == 0:
