@@ -141,3 +141,12 @@ def test_when_following_then_new_entries_print_until_ctrl_c_and_exit_0(tmp_path:
             proc.kill()
     assert proc.returncode == 0, err
     assert out == "" and "Traceback" not in err
+
+
+def test_when_the_expected_head_is_missing_then_verify_exits_1(tmp_path: Path) -> None:
+    _write(tmp_path / "audit", 3)
+    head = json.loads(run_cli("gateway", "log", "verify", "--dir", str(tmp_path / "audit"), "--json").stdout)["head"]
+    ok = run_cli("gateway", "log", "verify", "--dir", str(tmp_path / "audit"), "--expect-head", head)
+    assert ok.exit_code == 0, ok.stdout
+    bad = run_cli("gateway", "log", "verify", "--dir", str(tmp_path / "audit"), "--expect-head", "ab" * 32)
+    assert bad.exit_code == 1 and "no entry has the expected head" in bad.stdout

@@ -389,3 +389,13 @@ def test_when_a_pii_key_file_is_loaded_then_the_log_gets_a_derived_32_byte_key(t
 
 def test_chain_hash_is_sha256_of_prev_newline_body() -> None:
     assert chain_hash("ab", "{}") == hashlib.sha256(b"ab\n{}").hexdigest()
+
+
+def test_when_a_head_kept_elsewhere_is_expected_then_a_rewritten_log_fails(tmp_path: Path) -> None:
+    kept = _write(tmp_path / "real", 3)[-1]
+    _write(tmp_path / "real", 2)  # the log grows after the head was copied: still fine
+    assert verify_log(tmp_path / "real", expect_head=kept).ok
+    _write(tmp_path / "forged", 5)
+    result = verify_log(tmp_path / "forged", expect_head=kept)
+    assert not result.ok and result.first_bad is not None
+    assert result.first_bad.why.startswith(f"no entry has the expected head {kept}")

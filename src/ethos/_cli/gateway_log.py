@@ -52,13 +52,16 @@ def audit_dir(directory: Path | None, config: Path | None) -> Path:
 def verify(
     directory: Path | None = _DIR_OPTION,
     config: Path | None = _CONFIG_OPTION,
+    expect_head: str | None = typer.Option(
+        None, "--expect-head", help="A head hash saved elsewhere earlier: fail unless some entry carries it."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Check every entry's hash, the chain across files and the head anchor (exit 1 when broken)."""
     from ethos.gateway._auditverify import verify_log
 
     folder = audit_dir(directory, config)
-    result = verify_log(folder)
+    result = verify_log(folder, expect_head=expect_head)
     bad = result.first_bad
     if json_out:
         emit_json(

@@ -171,8 +171,10 @@ def read_head(directory: Path) -> dict[str, Any] | None:
 class _Chain:
     """The running state of one verification pass."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, expect: str | None) -> None:
         self.directory = directory
+        self.expect = expect
+        self.seen = False
         self.seq = 0
         self.hash = GENESIS
         self.entries = 0
@@ -200,11 +202,16 @@ class _Chain:
         return VerifyResult(bad is None, self.entries, self.files, head, bad)
 
 
-def verify_log(directory: Path) -> VerifyResult:
+def verify_log(directory: Path, *, expect_head: str | None = None) -> VerifyResult:
     """Check a whole log: every line, the chain across files, the file numbering and the head anchor.
 
     No key is needed: the chain covers the stored line, encrypted content included. A chain
     proves that nothing was changed after it was written, not that everything was logged.
+
+    Args:
+        directory: The log folder.
+        expect_head: A head hash kept elsewhere (a CI log, another host): some entry must carry
+            it, else the log was rewritten (or that head came from another log).
 
     Raises:
         DataError: If ``directory`` does not exist.
@@ -212,7 +219,7 @@ def verify_log(directory: Path) -> VerifyResult:
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError(f"audit log directory {directory} does not exist; pass --dir or set [audit] dir")
-    chain = _Chain(directory)
+    chain = _Chain(directory, expect_head)
     head_path = directory / HEAD_NAME
     try:
         head = read_head(directory)
@@ -229,7 +236,12 @@ def verify_log(directory: Path) -> VerifyResult:
         bad = _verify_file(chain, path, anchor_seq)
         if bad is not None:
             return chain.result(bad)
-    return chain.result(_check_anchor(chain, head, head_path))
+    bad = _check_anchor(chain, head, head_path)
+    if bad is None and expect_head is not None and not chain.seen:
+        path, line = chain.where or (head_path, 0)
+        why = f"no entry has the expected head {expect_head} (log rewritten, or that head is from another log?)"
+        bad = BadEntry(path, 0 if chain.where is None else line, None, why)
+    return chain.result(bad)
 
 
 def _verify_file(chain: _Chain, path: Path, anchor_seq: int) -> BadEntry | None:
@@ -249,6 +261,7 @@ def _verify_file(chain: _Chain, path: Path, anchor_seq: int) -> BadEntry | None:
         chain.seq, chain.hash = entry["seq"], entry["hash"]
         chain.entries += 1
         chain.where = (path, number)
+        chain.seen = chain.seen or chain.hash == chain.expect
         if chain.seq == anchor_seq:
             chain.anchored[chain.seq] = (chain.hash, path, number)
     return None
