@@ -1,0 +1,179 @@
+"""Reading and rewriting the texts of canonical requests, answers and stream chunks.
+
+Guards see only text: these accessors list every caller text that reaches the upstream (and
+every answer text that reaches the caller) in a fixed order, and write a same-length list back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ethos.gateway._types import Endpoint
+
+_X_OLLAMA_TEXTS = ("system", "template", "suffix")
+"""Ollama request fields the upstream reads as text (``x_ollama``), in the order listed."""
+
+
+def _slots(endpoint: Endpoint, canonical: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+    """Every (container, key) holding a caller text, in a fixed order."""
+    if endpoint == "chat":
+        for message in canonical.get("messages") or ():
+            yield from _message_slots(message)
+    elif endpoint in ("completion", "embedding"):
+        key = "prompt" if endpoint == "completion" else "input"
+        value = canonical.get(key)
+        if isinstance(value, str):
+            yield canonical, key
+        elif isinstance(value, list):
+            yield from ((value, i) for i, item in enumerate(value) if isinstance(item, str))
+        if endpoint == "completion" and isinstance(canonical.get("suffix"), str):
+            yield canonical, "suffix"
+    extra = canonical.get("x_ollama")
+    if isinstance(extra, dict):
+        yield from ((extra, key) for key in _X_OLLAMA_TEXTS if isinstance(extra.get(key), str))
+
+
+def _message_slots(message: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+    content = message.get("content")
+    if isinstance(content, str):
+        yield message, "content"
+    elif isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                yield part, "text"
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+            yield function, "arguments"
+
+
+def prompt_texts(endpoint: Endpoint, canonical: dict[str, Any]) -> list[str]:
+    """Every caller text of a canonical request that reaches the upstream, in a fixed order.
+
+    Chat: each message's content (text parts one by one) and tool-call arguments; completion: the
+    prompt(s) and suffix; embedding: the input(s); then Ollama's ``system``/``template``/``suffix``.
+    """
+    return [container[key] for container, key in _slots(endpoint, canonical)]
+
+
+def set_prompt_texts(endpoint: Endpoint, canonical: dict[str, Any], texts: list[str]) -> None:
+    """Write back texts in :func:`prompt_texts` order (same length).
+
+    Raises:
+        ValueError: When ``texts`` has a different length.
+    """
+    slots = list(_slots(endpoint, canonical))
+    if len(slots) != len(texts):
+        raise ValueError(f"expected {len(slots)} prompt texts, got {len(texts)}")
+    for (container, key), text in zip(slots, texts, strict=True):
+        container[key] = text
+
+
+def system_texts(canonical: dict[str, Any]) -> list[str]:
+    """The system prompts: system/developer messages' text, and Ollama's ``system`` field."""
+    out: list[str] = []
+    for message in canonical.get("messages") or ():
+        if message.get("role") in ("system", "developer"):
+            content = message.get("content")
+            if isinstance(content, str):
+                out.append(content)
+            elif isinstance(content, list):
+                out.extend(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    extra = canonical.get("x_ollama")
+    if isinstance(extra, dict) and isinstance(extra.get("system"), str) and extra["system"]:
+        out.append(extra["system"])
+    return out
+
+
+def prepend_system(endpoint: Endpoint, canonical: dict[str, Any], text: str) -> None:
+    """Put ``text`` before everything the model reads.
+
+    Chat: a first system message, or a prefix to the existing first one. Completion: a prefix to
+    Ollama's ``system`` when there is one, else to the prompt(s).
+    """
+    if endpoint == "chat":
+        messages = canonical.setdefault("messages", [])
+        first = messages[0] if messages else None
+        if first is not None and first.get("role") == "system" and isinstance(first.get("content"), str):
+            first["content"] = f"{text}\n\n{first['content']}" if first["content"] else text
+        else:
+            messages.insert(0, {"role": "system", "content": text})
+        return
+    if endpoint != "completion":
+        return
+    extra = canonical.get("x_ollama")
+    if isinstance(extra, dict) and isinstance(extra.get("system"), str) and extra["system"]:
+        extra["system"] = f"{text}\n\n{extra['system']}"
+        return
+    prompt = canonical.get("prompt")
+    if isinstance(prompt, str):
+        canonical["prompt"] = f"{text}\n\n{prompt}"
+    elif isinstance(prompt, list):
+        canonical["prompt"] = [f"{text}\n\n{p}" if isinstance(p, str) else p for p in prompt]
+
+
+def get_max_tokens(canonical: dict[str, Any]) -> int | None:
+    """The answer-length cap the caller asked for (``max_completion_tokens`` first), if any."""
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = canonical.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def set_max_tokens(canonical: dict[str, Any], n: int) -> None:
+    """Cap the answer length: every length field present is set, ``max_tokens`` when none is."""
+    present = [key for key in ("max_completion_tokens", "max_tokens") if canonical.get(key) is not None]
+    for key in present or ["max_tokens"]:
+        canonical[key] = n
+
+
+def answer_texts(endpoint: Endpoint, response: dict[str, Any]) -> list[str]:
+    """One text per choice of a canonical answer (``[]`` for embeddings)."""
+    if endpoint == "chat":
+        return [(c.get("message") or {}).get("content") or "" for c in response.get("choices") or ()]
+    if endpoint == "completion":
+        return [c.get("text") or "" for c in response.get("choices") or ()]
+    return []
+
+
+def set_answer_texts(endpoint: Endpoint, response: dict[str, Any], texts: list[str]) -> None:
+    """Write back one text per choice, in :func:`answer_texts` order."""
+    choices = response.get("choices") or []
+    if len(choices) != len(texts):
+        raise ValueError(f"expected {len(choices)} answer texts, got {len(texts)}")
+    for choice, text in zip(choices, texts, strict=True):
+        if endpoint == "chat":
+            message = choice.setdefault("message", {"role": "assistant"})
+            if message.get("content") is not None or text:
+                message["content"] = text
+        elif endpoint == "completion":
+            choice["text"] = text
+
+
+def chunk_texts(chunk: dict[str, Any]) -> list[tuple[int, str, bool]]:
+    """``(choice index, text, finished)`` for every choice of a stream chunk."""
+    out = []
+    for position, choice in enumerate(chunk.get("choices") or ()):
+        index = choice.get("index", position)
+        delta = choice.get("delta")
+        text = (delta.get("content") if isinstance(delta, dict) else None) if "text" not in choice else choice["text"]
+        out.append((index, text if isinstance(text, str) else "", choice.get("finish_reason") is not None))
+    return out
+
+
+def set_chunk_text(chunk: dict[str, Any], index: int, text: str) -> None:
+    """Set one choice's text in a stream chunk (creating ``delta.content`` when missing)."""
+    for position, choice in enumerate(chunk.get("choices") or ()):
+        if choice.get("index", position) != index:
+            continue
+        if "text" in choice or (chunk.get("object") == "text_completion" and "delta" not in choice):
+            choice["text"] = text
+        else:
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                delta = choice["delta"] = {}
+            if text or delta.get("content") is not None:
+                delta["content"] = text
+        return
