@@ -153,8 +153,9 @@ def test_when_any_single_byte_of_the_log_is_altered_then_verify_fails(tmp_path: 
         ("café".encode(), b"caf\\u00e9", "not in canonical form"),
         (b'"latency_ms":3.25', b'"latency_ms":3.250', "not in canonical form"),
         (b'"status":200', b'"status":404', "hash does not match its content (edited?)"),
+        ("Hi ✓".encode(), b"Hi \\ud800", "hash does not match its content (edited?)"),
     ],
-    ids=["space", "escape", "float-digits", "value"],
+    ids=["space", "escape", "float-digits", "value", "lone-surrogate"],
 )
 def test_when_a_line_is_edited_to_other_bytes_then_verify_names_the_line(
     tmp_path: Path, old: bytes, new: bytes, why: str

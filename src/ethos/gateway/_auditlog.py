@@ -200,7 +200,7 @@ class AuditLog:
                 record["content"] = self._store_content(record["content"], seq)
             record["seq"], record["ts"], record["prev"] = seq, _now(), self._prev
             digest, line = self._seal(record)
-            self._write(line.encode("utf-8"))
+            self._write(line)
             self._seq, self._prev = seq, digest
             if (
                 seq - self._anchored_seq >= self.anchor_every
@@ -209,7 +209,7 @@ class AuditLog:
                 self._write_head()
             return digest
 
-    def _seal(self, record: dict[str, Any]) -> tuple[str, str]:
+    def _seal(self, record: dict[str, Any]) -> tuple[str, bytes]:
         """The hash and the stored line of ``record`` (one ``json.dumps``: the hash goes in by placeholder)."""
         placeholder = self._placeholder
         record["hash"] = placeholder
@@ -222,7 +222,7 @@ class AuditLog:
         field = f'"hash":"{placeholder}"'
         body = line.replace(field + ",", "", 1) if field + "," in line else line.replace("," + field, "", 1)
         digest = chain_hash(record["prev"], body)
-        return digest, line.replace(placeholder, digest, 1) + "\n"
+        return digest, (line.replace(placeholder, digest, 1) + "\n").encode("utf-8")
 
     def _store_content(self, content: Any, seq: int) -> Any:
         if content is None or self.content == "none":

@@ -53,7 +53,8 @@ def canonical_json(obj: Any) -> str:
 
 def chain_hash(prev: str, body: str) -> str:
     r"""``sha256(prev + "\n" + body)`` in hex: an entry's hash from its predecessor's and its own JSON."""
-    return hashlib.sha256(f"{prev}\n{body}".encode()).hexdigest()
+    # surrogatepass: a forged line may smuggle in a lone surrogate ("\ud800"); it must fail, not crash.
+    return hashlib.sha256(f"{prev}\n{body}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def file_name(number: int) -> str:
