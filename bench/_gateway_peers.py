@@ -140,7 +140,7 @@ def start_upstream(work: Path) -> Peer:
 
 def ethos_key(work: Path, keys_db: Path) -> str:
     """Create one API key with ``ethos gateway keys create --json``; return its secret."""
-    command = [*ETHOS, "gateway", "keys", "create", "--db", str(keys_db), "--name", "bench", "--json"]
+    command = [*ETHOS, "gateway", "keys", "create", "bench", "--db", str(keys_db), "--json"]
     env = {**os.environ, "ETHOS_HOME": str(work)}
     out = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
@@ -157,7 +157,7 @@ def start_ethos(name: str, upstream: str, work: Path, key: str, keys_db: Path) -
     pii, audit = ETHOS_VARIANTS[name]
     slug = name.replace(" ", "-").replace("+", "-")
     port = free_port()
-    config = work / f"{slug}.toml"
+    config = work / f"gateway-{slug}.toml"  # not ethos.toml: that name is ETHOS_HOME's own settings file
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = {port}\nmax_concurrency = 1024\nlog_level = "warning"\n\n'
         f'[upstream]\nkind = "openai"\nurl = "{upstream}"\n\n[keys]\npath = "{keys_db}"\n\n'

@@ -139,8 +139,18 @@ def start_peers(args: argparse.Namespace, work: Path) -> list[Peer]:
     return peers
 
 
-def run_all(peers: list[Peer], plan: list[Case], repeat: int) -> Runs:
-    """Every case against every peer, repetitions interleaved."""
+def settle(limit_s: float, quiet_cores: float = 0.15) -> None:
+    """Wait (at most ``limit_s``) for a half second in which other processes use < ``quiet_cores`` cores."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        busy, own = machine_busy_s(), tree_cpu_s([os.getpid()])
+        time.sleep(0.5)
+        if (machine_busy_s() - busy) - (tree_cpu_s([os.getpid()]) - own) < quiet_cores * 0.5:
+            return
+
+
+def run_all(peers: list[Peer], plan: list[Case], repeat: int, settle_s: float) -> Runs:
+    """Every case against every peer, repetitions interleaved; each waits for a quiet machine first."""
     runs: Runs = {}
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("measuring", total=repeat * len(plan) * len(peers))
@@ -148,6 +158,7 @@ def run_all(peers: list[Peer], plan: list[Case], repeat: int) -> Runs:
             for case in plan:
                 for peer in peers:
                     progress.update(task, description=f"rep {rep + 1}/{repeat} {case.label:<12} {peer.name}")
+                    settle(settle_s)
                     runs.setdefault((peer.name, case.label), []).append(measure(peer, case))
                     progress.advance(task)
     return runs
@@ -250,6 +261,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="counted requests per case at C>=10 (C=1: half)")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions; medians are reported")
     parser.add_argument("--quick", action="store_true", help="200 requests per case, 1 repetition")
+    parser.add_argument("--settle", type=float, default=5.0,
+                        help="before each case, wait up to this many seconds for other processes to go quiet")
     parser.add_argument("--concurrency", type=int, nargs="+", choices=(1, 10, 100), help="only these cases")
     parser.add_argument("--with-litellm", action="store_true", help="create build/bench-venvs/litellm if missing")
     parser.add_argument("--litellm-python", type=Path, help="the python of a venv with litellm[proxy] installed")
@@ -259,7 +272,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown")
     args = parser.parse_args()
     if args.quick:
-        args.requests, args.repeat = 200, 1
+        args.requests, args.repeat, args.settle = 200, 1, 0.0
     return args
 
 
@@ -272,7 +285,7 @@ def main() -> None:
         try:
             plan = cases(args.requests, args.concurrency)
             began = time.monotonic()
-            runs = run_all(peers, plan, args.repeat)
+            runs = run_all(peers, plan, args.repeat, args.settle)
             seconds = time.monotonic() - began
         finally:
             for peer in reversed(peers):
