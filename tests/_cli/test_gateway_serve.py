@@ -150,7 +150,8 @@ def gateway_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], str, li
             if line.startswith("ethos gateway on "):
                 started.set()
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         if not started.wait(60):
             raise AssertionError("the gateway did not start:\n" + "\n".join(lines))
@@ -161,6 +162,9 @@ def gateway_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], str, li
         if proc.poll() is None:
             proc.kill()
         proc.wait(10)
+        reader.join(10)
+        assert proc.stderr is not None
+        proc.stderr.close()
 
 
 def test_when_serving_then_a_slow_request_finishes_during_a_sigterm_and_the_exit_is_0(
