@@ -207,3 +207,12 @@ def test_when_serving_with_a_self_signed_cert_then_https_works_and_the_pin_match
         assert answer.status_code == 401  # keys are on and none was given
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+
+
+def test_when_openapi_is_asked_then_one_json_document_with_the_routes() -> None:
+    pytest.importorskip("ethos.gateway._openapi", exc_type=ImportError)
+    result = run_cli("gateway", "openapi")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["openapi"].startswith("3.")
+    assert "/v1/chat/completions" in document["paths"]
