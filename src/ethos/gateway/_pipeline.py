@@ -111,13 +111,17 @@ class Gateway:
         """Serve one chat, completion or embedding request end to end."""
         exchange = Exchange(route=route, caller=caller, endpoint=endpoint)
         stack = ExitStack()
+        self.metrics.in_flight.inc()
         try:
             response = await self._serve(request, exchange, stack)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a well-formed answer
+        except Exception as exc:  # every failure becomes a well-formed answer
             stack.close()
+            self.metrics.in_flight.dec()
             return self.refuse(exchange, exc)
         if not isinstance(response, StreamingResponse):
+            # a stream releases its slot, ticket and in-flight count when it ends (see _streaming)
             stack.close()
+            self.metrics.in_flight.dec()
             self.recorder.finish(exchange)
         return response
 

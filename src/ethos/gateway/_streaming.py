@@ -53,6 +53,43 @@ class _ChoiceFilters:
         return "".join(self.answers.get(index, ()))
 
 
+class _Cleanup:
+    """Releases a stream's resources exactly once.
+
+    It runs from the body's ``finally``, or from the response when the body never ran (the caller
+    left before the first byte).
+    """
+
+    def __init__(self, gateway: Gateway, exchange: Exchange, upstream: UpstreamStream, stack: ExitStack) -> None:
+        self._parts: tuple[Gateway, Exchange, UpstreamStream, ExitStack] | None = (gateway, exchange, upstream, stack)
+
+    async def __call__(self) -> None:
+        if self._parts is None:
+            return
+        gateway, exchange, upstream, stack = self._parts
+        self._parts = None
+        try:
+            await upstream.aclose()
+        finally:
+            stack.close()
+            gateway.metrics.in_flight.dec()
+            gateway.recorder.finish(exchange)
+
+
+class _GuardedStream(StreamingResponse):
+    """A streaming response that always runs its cleanup, even if its body never started."""
+
+    def __init__(self, content: AsyncIterator[bytes], cleanup: _Cleanup, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._cleanup = cleanup
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._cleanup()
+
+
 async def stream_answer(
     gateway: Gateway,
     exchange: Exchange,
@@ -76,12 +113,13 @@ async def stream_answer(
     options = canonical.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     encoder = wire.StreamEncoder(exchange.caller, exchange.endpoint, exchange.model, include_usage=include_usage)
-    body = _frames(gateway, exchange, upstream, encoder, stack)
-    return StreamingResponse(body, media_type=encoder.media_type, headers=gateway.headers(exchange))
+    cleanup = _Cleanup(gateway, exchange, upstream, stack)
+    body = _frames(gateway, exchange, upstream, encoder, cleanup)
+    return _GuardedStream(body, cleanup, media_type=encoder.media_type, headers=gateway.headers(exchange))
 
 
 async def _frames(
-    gateway: Gateway, exchange: Exchange, upstream: UpstreamStream, encoder: Any, stack: ExitStack
+    gateway: Gateway, exchange: Exchange, upstream: UpstreamStream, encoder: Any, cleanup: _Cleanup
 ) -> AsyncIterator[bytes]:
     ctx = exchange.ctx
     if ctx is None:  # stream_answer runs only after the request was parsed
@@ -109,8 +147,5 @@ async def _frames(
         exchange.status, exchange.reason = refusal.status, refusal.reason
         yield encoder.error(refusal.status, refusal.reason, str(refusal))
     finally:
-        exchange.upstream_s = max(exchange.upstream_s, 0.0)
         exchange.log_answer = filters.answer()
-        await upstream.aclose()
-        stack.close()
-        gateway.recorder.finish(exchange)
+        await cleanup()
