@@ -55,7 +55,7 @@ def _in_band(obj: dict[str, Any]) -> ServerResponseError:
     return ServerResponseError(f"the upstream failed mid-stream: {error}", status=502)
 
 
-async def _sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
+async def _sse(endpoint: Endpoint, chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
     data: list[bytes] = []
     async for line, _ in _lines(chunks):
         if not line:  # an event ends
@@ -72,6 +72,8 @@ async def _sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
                 raise _in_band(obj)
             if not isinstance(obj.setdefault("choices", []), list):
                 raise MalformedResponseError("the upstream sent a chunk whose choices is not a list")
+            if endpoint == "completion" and obj.get("object") == "chat.completion.chunk":
+                _chat_to_text(obj)
             yield obj
         elif line.startswith(b"data:"):
             value = line[5:]
@@ -80,6 +82,15 @@ async def _sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
     if data and b"\n".join(data).strip() == b"[DONE]":
         return
     raise _early_close()
+
+
+def _chat_to_text(chunk: dict[str, Any]) -> None:
+    """A chat chunk as a completion chunk (an Ollama generate that went to an OpenAI chat route)."""
+    chunk["object"] = "text_completion"
+    for choice in chunk["choices"]:
+        if isinstance(choice, dict) and "text" not in choice:
+            delta = choice.pop("delta", None)
+            choice["text"] = (delta.get("content") if isinstance(delta, dict) else None) or ""
 
 
 async def _ndjson(endpoint: Endpoint, chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
@@ -152,4 +163,4 @@ def decode_stream(fmt: Format, endpoint: Endpoint, chunks: AsyncIterator[bytes])
         ServerUnreachableError: (while iterating) the stream ended before its terminator.
         MalformedResponseError: (while iterating) a frame is not JSON or lacks its text.
     """
-    return _sse(chunks) if fmt == "openai" else _ndjson(endpoint, chunks)
+    return _sse(endpoint, chunks) if fmt == "openai" else _ndjson(endpoint, chunks)

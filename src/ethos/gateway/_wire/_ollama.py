@@ -72,8 +72,8 @@ def decode_request(endpoint: Endpoint, body: Any) -> dict[str, Any]:
     options = {k: v for k, v in (body.get("options") or {}).items() if not _mapped(k, v, canonical)}
     if options:
         extra["options"] = options
-    if extra:
-        canonical["x_ollama"] = extra
+    # Always present (maybe empty) for an Ollama caller: encoders tell the caller's format by it.
+    canonical["x_ollama"] = extra
     return canonical
 
 
@@ -169,6 +169,8 @@ def encode_request(endpoint: Endpoint, canonical: dict[str, Any], model: str) ->
                 body[key] = canonical[key]
     else:
         body["prompt"] = _single_prompt(canonical["prompt"])
+        if not isinstance(extra, dict):  # an OpenAI caller: a completion continues the text as given
+            body["raw"] = True
         if isinstance(canonical.get("suffix"), str):
             body["suffix"] = canonical["suffix"]
     body["stream"] = bool(canonical.get("stream"))

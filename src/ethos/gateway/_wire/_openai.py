@@ -63,13 +63,27 @@ def encode_request(endpoint: Endpoint, canonical: dict[str, Any], model: str) ->
     extra = canonical.get("x_ollama")
     if isinstance(extra, dict):
         _map_ollama_extras(endpoint, body, extra)
-    if endpoint == "chat":
+    path = PATHS[endpoint]
+    if endpoint == "completion" and isinstance(extra, dict) and not extra.get("raw"):
+        path = PATHS["chat"]
+        _as_chat(body, extra)
+    elif endpoint == "chat":
         body["messages"] = [_openai_message(m) for m in body["messages"]]
     if body.get("stream") and endpoint != "embedding":
         # The gateway's token limits need the upstream's usage, asked or not by the caller.
         options = body.get("stream_options")
         body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
-    return PATHS[endpoint], body
+    return path, body
+
+
+def _as_chat(body: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Ollama's templated generate is a one-turn chat: send it to the chat route (answers map back)."""
+    prompt = body.pop("prompt")
+    for key in ("suffix", "echo", "logprobs", "best_of"):
+        body.pop(key, None)
+    system = extra.get("system")
+    messages = [{"role": "system", "content": system}] if isinstance(system, str) and system else []
+    body["messages"] = [*messages, {"role": "user", "content": prompt}]
 
 
 def _map_ollama_extras(endpoint: Endpoint, body: dict[str, Any], extra: dict[str, Any]) -> None:
@@ -79,12 +93,8 @@ def _map_ollama_extras(endpoint: Endpoint, body: dict[str, Any], extra: dict[str
         body["response_format"] = {"type": "json_object"}
     elif isinstance(fmt, dict):
         body["response_format"] = {"type": "json_schema", "json_schema": {"name": "schema", "schema": fmt}}
-    if endpoint == "completion":
-        system = extra.get("system")
-        if isinstance(system, str) and system and isinstance(body.get("prompt"), str):
-            body["prompt"] = f"{system}\n\n{body['prompt']}"
-        if isinstance(extra.get("suffix"), str):
-            body["suffix"] = extra["suffix"]
+    if endpoint == "completion" and extra.get("raw") and isinstance(extra.get("suffix"), str):
+        body["suffix"] = extra["suffix"]
     if endpoint == "embedding" and check.is_int(extra.get("dimensions")):
         body["dimensions"] = extra["dimensions"]
 
@@ -118,6 +128,8 @@ def decode_response(endpoint: Endpoint, body: Any) -> dict[str, Any]:
             message = choice.get("message")
             if not isinstance(message, dict) or not isinstance(message.get("content", ""), str | None):
                 raise MalformedResponseError(f"the upstream's reply lacks choices[{i}].message.content")
+        elif isinstance(choice.get("message"), dict) and "text" not in choice:
+            choice["text"] = choice.pop("message").get("content") or ""  # a generate sent as chat
         elif not isinstance(choice.get("text"), str):
             raise MalformedResponseError(f"the upstream's reply lacks choices[{i}].text")
     return body
