@@ -50,6 +50,12 @@ SELF_SIGNED_OPTION = typer.Option(
 NO_KEYS_OPTION = typer.Option(
     False, "--no-keys", envvar=f"{_E}NO_KEYS", help="Serve without API keys (local development, loopback only)."
 )
+KEYS_DB_OPTION = typer.Option(
+    None, "--keys-db", envvar=f"{_E}KEYS", help="The key store ([keys] path) [ETHOS_HOME/gateway/keys.db]."
+)
+AUDIT_DIR_OPTION = typer.Option(
+    None, "--audit-dir", envvar=f"{_E}AUDIT_DIR", help="The audit log folder ([audit] dir) [ETHOS_HOME/gateway/audit]."
+)
 PII_OPTION = typer.Option(None, "--pii/--no-pii", envvar=f"{_E}PII", help="Turn the PII guard on or off.")
 WORKERS_OPTION = typer.Option(1, "--workers", envvar=f"{_E}WORKERS", min=1, help="Worker processes (only 1).")
 LOG_FORMAT_OPTION = typer.Option(
@@ -71,6 +77,8 @@ def serve(  # noqa: PLR0913 - one parameter per command-line option
     tls_self_signed: bool = SELF_SIGNED_OPTION,
     no_keys: bool = NO_KEYS_OPTION,
     pii: bool | None = PII_OPTION,
+    keys_db: Path | None = KEYS_DB_OPTION,
+    audit_dir: Path | None = AUDIT_DIR_OPTION,
     workers: int = WORKERS_OPTION,
     log_format: str = LOG_FORMAT_OPTION,
 ) -> None:
@@ -90,7 +98,8 @@ def serve(  # noqa: PLR0913 - one parameter per command-line option
     if log_format not in ("json", "text"):
         raise ConfigError(f"--log-format must be json or text (got {log_format!r})")
     given = {"host": host, "port": port, "upstream": upstream, "upstream_kind": upstream_kind, "pii": pii,
-             "tls_cert": str(tls_cert) if tls_cert else None, "tls_key": str(tls_key) if tls_key else None}  # fmt: skip
+             "tls_cert": str(tls_cert) if tls_cert else None, "tls_key": str(tls_key) if tls_key else None,
+             "keys": str(keys_db) if keys_db else None, "audit_dir": str(audit_dir) if audit_dir else None}  # fmt: skip
     overrides: dict[str, Any] = {FLAG_KEYS[name]: value for name, value in given.items() if value is not None}
     if no_keys:
         overrides["server.require_keys"] = False

@@ -34,6 +34,9 @@ FLAG_KEYS = {
     "tls_cert": "server.tls_cert",
     "tls_key": "server.tls_key",
     "pii": "pii.enabled",
+    # the same variables the keys and log commands read, so all three open the same files
+    "keys": "keys.path",
+    "audit_dir": "audit.dir",
 }
 _WILDCARDS = {"0.0.0.0", "::", ""}  # noqa: S104 - names, not a bind
 
