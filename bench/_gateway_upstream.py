@@ -6,7 +6,8 @@ One aiohttp process (uvloop when installed) on 127.0.0.1 that answers at once:
   ``"stream": true``, SSE with 5 ``chat.completion.chunk`` events, a usage chunk and ``data: [DONE]``;
 * ``GET /v1/models``: one model;
 * ``POST /api/chat``: Ollama's fixed answer (NDJSON, 5 chunks + the final one, when streaming);
-* ``GET /api/tags``: one model.
+* ``GET /api/tags``: one model;
+* ``GET /bench/seen``: how many chat requests arrived, and how many still held the prompt's e-mail address.
 
 The completion mentions an e-mail address, so answer guards have something to mask. Run::
 
@@ -80,9 +81,16 @@ TAGS_BODY = _dumps({"models": [{"name": MODEL, "model": MODEL, "modified_at": "2
                                     "digest": "0" * 64, "details": {}}]}).encode()  # fmt: skip
 
 
+SEEN = {"requests": 0, "with_email": 0}
+EMAIL = b"maria.keller@example.com"  # the bench prompt's e-mail address: a PII guard must not let it through
+
+
 async def chat(request: web.Request) -> web.StreamResponse:
     """OpenAI chat completions: the fixed answer, or its SSE stream when asked."""
-    body = await request.json()
+    raw = await request.read()
+    SEEN["requests"] += 1
+    SEEN["with_email"] += EMAIL in raw
+    body = json.loads(raw)
     if not body.get("stream"):
         return web.Response(body=CHAT_BODY, content_type="application/json")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -118,6 +126,7 @@ async def serve(port: int) -> None:
     app.router.add_get("/v1/models", lambda r: fixed(MODELS_BODY, r))
     app.router.add_post("/api/chat", ollama_chat)
     app.router.add_get("/api/tags", lambda r: fixed(TAGS_BODY, r))
+    app.router.add_get("/bench/seen", lambda r: fixed(_dumps(SEEN).encode(), r))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -28,6 +29,7 @@ class Sample:
 
     latencies_ms: list[float] = field(default_factory=list)
     first_byte_ms: list[float] = field(default_factory=list)
+    sent: int = 0
     errors: int = 0
     first_error: str | None = None
     wall_s: float = 0.0
@@ -81,22 +83,25 @@ async def _one(session: aiohttp.ClientSession, url: str, body: bytes, stream: bo
         sample.first_byte_ms.append((first - began) * 1000)
 
 
-async def _drive(session: aiohttp.ClientSession, url: str, body: bytes, stream: bool, concurrency: int, n: int,
-                 sample: Sample | None) -> None:  # fmt: skip
+async def _drive(send: Callable[[Sample | None], Awaitable[None]], concurrency: int, n: int, sample: Sample | None,
+                 deadline: float = float("inf")) -> None:  # fmt: skip
     remaining = n
 
     async def worker() -> None:
         nonlocal remaining
-        while remaining > 0:
+        while remaining > 0 and time.perf_counter() < deadline:
             remaining -= 1
-            await _one(session, url, body, stream, sample)
+            if sample is not None:
+                sample.sent += 1
+            await send(sample)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
 async def run_load(  # noqa: PLR0913 (keyword-only load shape)
-    url: str, headers: dict[str, str], body: bytes, *, concurrency: int, n: int, warmup: int,
-                   stream: bool, mark: Callable[[str], None] | None = None) -> Sample:  # fmt: skip
+    url: str, headers: dict[str, str], body: bytes, *, concurrency: int, n: int, warmup: int, stream: bool,
+    mark: Callable[[str], None] | None = None, max_s: float = float("inf"),
+) -> Sample:
     """Send ``warmup`` then ``n`` POSTs of ``body`` to ``url`` from ``concurrency`` closed-loop workers.
 
     Args:
@@ -104,11 +109,12 @@ async def run_load(  # noqa: PLR0913 (keyword-only load shape)
         headers: Sent with every request (content type, authorization).
         body: The JSON request body.
         concurrency: Workers, and the session's connection limit.
-        n: Counted requests.
+        n: Counted requests (fewer when ``max_s`` runs out first: ``Sample.sent`` says how many).
         warmup: Requests sent first and not counted.
         stream: Read the body as SSE; time to first byte is recorded too, and success needs ``[DONE]``.
         mark: Called with ``"start"`` after the warm-up and ``"end"`` after the counted requests
             (to read CPU counters over exactly the counted part).
+        max_s: No new counted request starts after this many seconds (slow paths stay bounded).
 
     Returns:
         Latencies (send to last byte) of the successful counted requests, errors and wall seconds.
@@ -117,11 +123,12 @@ async def run_load(  # noqa: PLR0913 (keyword-only load shape)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     sample = Sample()
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
-        await _drive(session, url, body, stream, concurrency, warmup, None)
+        send = partial(_one, session, url, body, stream)
+        await _drive(send, concurrency, warmup, None)
         if mark is not None:
             mark("start")
         began = time.perf_counter()
-        await _drive(session, url, body, stream, concurrency, n, sample)
+        await _drive(send, concurrency, n, sample, began + max_s)
         sample.wall_s = time.perf_counter() - began
         if mark is not None:
             mark("end")

@@ -33,6 +33,8 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +81,7 @@ def cases(n: int, only: list[int] | None) -> list[Case]:
     return [c for c in every if only is None or c.concurrency in only]
 
 
-def measure(peer: Peer, case: Case) -> dict[str, Any]:
+def measure(peer: Peer, case: Case, max_s: float) -> dict[str, Any]:
     """Run one case against one peer; return its row for this repetition."""
     body = json.dumps({**BODY, "stream": True} if case.stream else BODY).encode()
     own = [os.getpid()]
@@ -93,12 +95,12 @@ def measure(peer: Peer, case: Case) -> dict[str, Any]:
 
     sample = asyncio.run(run_load(f"{peer.url}/v1/chat/completions", peer.headers, body, concurrency=case.concurrency,
                                   n=case.n, warmup=max(20, 2 * case.concurrency), stream=case.stream,
-                                  mark=mark))  # fmt: skip
+                                  mark=mark, max_s=max_s))  # fmt: skip
     wall = sample.wall_s
     other = (marks["end_busy"] - marks["start_busy"]) - (marks["end_own"] - marks["start_own"])
     return {
         **summary(sample), "rps": len(sample.latencies_ms) / wall if wall else 0.0,
-        "cpu_ms": (marks["end_gw"] - marks["start_gw"]) * 1000 / case.n if gateway else None,
+        "sent": sample.sent, "cpu_ms": (marks["end_gw"] - marks["start_gw"]) * 1000 / sample.sent if gateway else None,
         "other_cores": max(other, 0.0) / wall if wall else 0.0, "errors": sample.errors, "error": sample.first_error,
     }  # fmt: skip
 
@@ -133,9 +135,6 @@ def start_peers(args: argparse.Namespace, work: Path) -> list[Peer]:
             peers.append(start_litellm(python, int(upstream.url.rsplit(":", 1)[1]), work))
         except PeerError as error:
             err.print(f"[yellow]LiteLLM skipped:[/] {error}")
-    for peer in peers[1:]:  # the first request through a fresh proxy is slow (LiteLLM: about 1 s)
-        asyncio.run(run_load(f"{peer.url}/v1/chat/completions", peer.headers, json.dumps(BODY).encode(),
-                             concurrency=1, n=1, warmup=0, stream=False))  # fmt: skip
     return peers
 
 
@@ -149,7 +148,29 @@ def settle(limit_s: float, quiet_cores: float = 0.15) -> None:
             return
 
 
-def run_all(peers: list[Peer], plan: list[Case], repeat: int, settle_s: float) -> Runs:
+def _get(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, headers=headers or {})  # noqa: S310 (http:// URLs we built)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def probe(peer: Peer, upstream: Peer) -> dict[str, Any]:
+    """One request through ``peer`` (also the untimed first request): did the PII pass the guards?
+
+    The upstream counts requests that still carry the prompt's e-mail address; its answer carries one too.
+    """
+    before = json.loads(_get(f"{upstream.url}/bench/seen")[1])
+    status, answer = _get(f"{peer.url}/v1/chat/completions", json.dumps(BODY).encode(), peer.headers)
+    after = json.loads(_get(f"{upstream.url}/bench/seen")[1])
+    return {"path": peer.name, "status": status, "upstream_requests": after["requests"] - before["requests"],
+            "prompt_email_at_upstream": after["with_email"] > before["with_email"],
+            "answer_email_at_caller": b"help@example.org" in answer}  # fmt: skip
+
+
+def run_all(peers: list[Peer], plan: list[Case], repeat: int, settle_s: float, max_s: float) -> Runs:
     """Every case against every peer, repetitions interleaved; each waits for a quiet machine first."""
     runs: Runs = {}
     with Progress(console=err, transient=True) as progress:
@@ -159,7 +180,7 @@ def run_all(peers: list[Peer], plan: list[Case], repeat: int, settle_s: float) -
                 for peer in peers:
                     progress.update(task, description=f"rep {rep + 1}/{repeat} {case.label:<12} {peer.name}")
                     settle(settle_s)
-                    runs.setdefault((peer.name, case.label), []).append(measure(peer, case))
+                    runs.setdefault((peer.name, case.label), []).append(measure(peer, case, max_s))
                     progress.advance(task)
     return runs
 
@@ -171,10 +192,11 @@ def aggregate(runs: Runs, plan: list[Case], names: list[str]) -> list[dict[str, 
         for name in names:
             reps = runs[(name, case.label)]
             row: dict[str, Any] = {"path": name, "case": case.label, "concurrency": case.concurrency,
-                                   "stream": case.stream, "n": case.n, "repetitions": len(reps)}  # fmt: skip
+                                   "stream": case.stream, "repetitions": len(reps)}  # fmt: skip
             for key in ("p50", "p99", "ttfb_p50", "ttfb_p99", "rps", "cpu_ms", "other_cores"):
                 values = [r[key] for r in reps if r[key] is not None and r[key] == r[key]]
                 row[key] = statistics.median(values) if values else None
+            row["sent"] = sum(r["sent"] for r in reps)
             row["errors"] = sum(r["errors"] for r in reps)
             row["error"] = next((r["error"] for r in reps if r["error"]), None)
             rows.append(row)
@@ -203,6 +225,16 @@ def verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def probe_check(result: dict[str, Any]) -> dict[str, Any]:
+    """The probe as a verdict: with a PII guard, neither e-mail address may pass; without, both must."""
+    guarded = "pii" in result["path"]
+    seen = f"prompt e-mail at upstream: {result['prompt_email_at_upstream']}, " \
+           f"answer e-mail at caller: {result['answer_email_at_caller']}"  # fmt: skip
+    leaked = result["prompt_email_at_upstream"] or result["answer_email_at_caller"]
+    ok = result["status"] == 200 and result["upstream_requests"] == 1 and (not leaked if guarded else leaked)
+    return {"check": f"{result['path']} probe: HTTP {result['status']}, {seen}", "ok": ok}
+
+
 def fmt(value: float | None, spec: str = ".2f", sign: bool = False) -> str:
     """A number, or a dash."""
     if value is None:
@@ -210,13 +242,13 @@ def fmt(value: float | None, spec: str = ".2f", sign: bool = False) -> str:
     return format(value, ("+" if sign else "") + spec)
 
 
-COLUMNS = ["path", "case", "p50 ms", "p99 ms", "req/s", "added p50", "added p99", "TTFB p50", "CPU ms/req",
+COLUMNS = ["path", "case", "requests", "p50 ms", "p99 ms", "req/s", "added p50", "added p99", "TTFB p50", "CPU ms/req",
            "other cores", "errors"]  # fmt: skip
 
 
 def cells(row: dict[str, Any]) -> list[str]:
     """One row's cells, in COLUMNS order."""
-    return [row["path"], row["case"], fmt(row["p50"]), fmt(row["p99"]), fmt(row["rps"], ",.0f"),
+    return [row["path"], row["case"], f"{row['sent']:,}", fmt(row["p50"]), fmt(row["p99"]), fmt(row["rps"], ",.0f"),
             fmt(row["added_p50"], sign=True), fmt(row["added_p99"], sign=True), fmt(row["ttfb_p50"]),
             fmt(row["cpu_ms"]), fmt(row["other_cores"]), f"{row['errors']} !" if row["errors"] else "0"]  # fmt: skip
 
@@ -239,7 +271,7 @@ def show(header: dict[str, Any], rows: list[dict[str, Any]], checks: list[dict[s
 def markdown(header: dict[str, Any], rows: list[dict[str, Any]], checks: list[dict[str, Any]]) -> str:
     """The same as a Markdown table with the header and verdicts as lists."""
     lines = [f"- {k}: {v}" for k, v in header.items()] + ["", "| " + " | ".join(COLUMNS) + " |",
-             "|" + "---|" * 2 + "---:|" * (len(COLUMNS) - 2)]  # fmt: skip
+             "|---|---|" + "---:|" * (len(COLUMNS) - 2)]  # fmt: skip
     lines += ["| " + " | ".join(cells(row)) + " |" for row in rows]
     lines += [""] + [f"- {'PASS' if c['ok'] else 'FAIL'}: {c['check']}" for c in checks]
     return "\n".join(lines) + "\n"
@@ -261,6 +293,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="counted requests per case at C>=10 (C=1: half)")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions; medians are reported")
     parser.add_argument("--quick", action="store_true", help="200 requests per case, 1 repetition")
+    parser.add_argument("--max-seconds", type=float, default=15.0,
+                        help="stop a case early after this many seconds (slow paths); the rows say how many ran")
     parser.add_argument("--settle", type=float, default=5.0,
                         help="before each case, wait up to this many seconds for other processes to go quiet")
     parser.add_argument("--concurrency", type=int, nargs="+", choices=(1, 10, 100), help="only these cases")
@@ -283,9 +317,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ethos-gateway-bench-") as tmp:
         peers = start_peers(args, Path(tmp))
         try:
+            probes = [probe(peer, peers[0]) for peer in peers]
             plan = cases(args.requests, args.concurrency)
             began = time.monotonic()
-            runs = run_all(peers, plan, args.repeat, args.settle)
+            runs = run_all(peers, plan, args.repeat, args.settle, args.max_seconds)
             seconds = time.monotonic() - began
         finally:
             for peer in reversed(peers):
@@ -294,10 +329,11 @@ def main() -> None:
     header = {**versions(args, peers), "repetitions": args.repeat, "seconds": round(seconds),
               "load before": " ".join(f"{v:.2f}" for v in load_before),
               "load after": " ".join(f"{v:.2f}" for v in os.getloadavg())}  # fmt: skip
-    checks = verdicts(rows)
+    checks = verdicts(rows) + [probe_check(p) for p in probes]
     show(header, rows, checks)
     if args.json:
-        args.json.write_text(json.dumps({"header": header, "rows": rows, "verdicts": checks}, indent=2) + "\n")
+        out = {"header": header, "rows": rows, "verdicts": checks, "probes": probes}
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
     if args.markdown:
         args.markdown.write_text(markdown(header, rows, checks))
     sys.exit(0)
