@@ -112,6 +112,10 @@ def test_when_content_is_encrypted_then_tail_shows_it_only_with_the_key_file(tmp
     opened = run_cli(*base, "--key-file", str(key_file))
     assert opened.exit_code == 0, opened.stderr
     assert json.loads(opened.stdout.splitlines()[-1])["content"] == {"prompt": ["secret prompt 1"], "answer": "ok"}
+    table_args = ("gateway", "log", "tail", "--dir", str(tmp_path / "audit"))
+    assert "secret prompt 1 → ok" in run_cli(*table_args, "--key-file", str(key_file)).stdout
+    sealed_table = run_cli(*table_args).stdout
+    assert "(encrypted" in sealed_table and "secret prompt" not in sealed_table
     os.chmod(key_file, 0o644)
     refused = run_cli(*base, "--key-file", str(key_file))
     assert refused.exit_code == 2 and "chmod 600" in refused.stderr

@@ -400,3 +400,12 @@ def test_when_a_head_kept_elsewhere_is_expected_then_a_rewritten_log_fails(tmp_p
     result = verify_log(tmp_path / "forged", expect_head=kept)
     assert not result.ok and result.first_bad is not None
     assert result.first_bad.why.startswith(f"no entry has the expected head {kept}")
+
+
+def test_when_progress_is_asked_for_then_it_counts_bytes_up_to_the_total(tmp_path: Path) -> None:
+    _write(tmp_path, 12, rotate_bytes=1200)
+    calls: list[tuple[int, int]] = []
+    assert verify_log(tmp_path, progress=lambda done, total: calls.append((done, total))).ok
+    total = sum(p.stat().st_size for p in tmp_path.glob("audit-*.jsonl"))
+    assert len(calls) == len(list(tmp_path.glob("audit-*.jsonl")))
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls) and calls[-1] == (total, total)

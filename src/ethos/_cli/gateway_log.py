@@ -14,9 +14,11 @@ from typing import Any
 
 import typer
 from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
 from ethos._cli._common import JSON_OPTION
-from ethos._cli._output import console, emit_json, table
+from ethos._cli._output import console, emit_json, err_console, table
+from ethos._cli._progress import progress_wanted
 
 app = typer.Typer(help="Verify and read the gateway's hash-chained audit log.", no_args_is_help=True)
 
@@ -27,9 +29,7 @@ _DIR_OPTION = typer.Option(
     help="The audit log folder [env: ETHOS_GATEWAY_AUDIT_DIR; default: [audit] dir, else ETHOS_HOME/gateway/audit].",
 )
 _CONFIG_OPTION = typer.Option(None, "--config", help="gateway.toml whose [audit] dir names the folder.")
-_KEY_OPTION = typer.Option(
-    None, "--key-file", help="The [audit] encrypt_key_file: decrypts logged content (shown with --json)."
-)
+_KEY_OPTION = typer.Option(None, "--key-file", help="The [audit] encrypt_key_file: decrypts logged content.")
 _COLUMNS = ("time", "request id", "key id", "route", "model", "status", "reason", "latency ms")
 
 
@@ -61,7 +61,16 @@ def verify(
     from ethos.gateway._auditverify import verify_log
 
     folder = audit_dir(directory, config)
-    result = verify_log(folder, expect_head=expect_head)
+    if progress_wanted(err_console, as_json=json_out):
+        with Progress(TextColumn("verify"), BarColumn(), DownloadColumn(), console=err_console, transient=True) as bar:
+            task = bar.add_task("verify", total=None)
+            result = verify_log(
+                folder,
+                expect_head=expect_head,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    else:
+        result = verify_log(folder, expect_head=expect_head)
     bad = result.first_bad
     if json_out:
         emit_json(
@@ -107,7 +116,9 @@ def tail(
         for entry in entries:
             _print_json(entry)
     elif entries or not follow:
-        table(None, _COLUMNS, (_row(entry) for entry in entries))
+        with_content = any(entry.get("content") is not None for entry in entries)
+        columns = (*_COLUMNS, "content") if with_content else _COLUMNS
+        table(None, columns, (_row(entry, with_content) for entry in entries))
     if cursor is None:
         return
     try:
@@ -132,17 +143,26 @@ def _print_json(entry: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
 
 
-def _row(entry: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(
-        "" if value is None else value
-        for value in (
-            entry.get("ts"),
-            entry.get("request_id"),
-            entry.get("key_id"),
-            entry.get("route"),
-            entry.get("model"),
-            entry.get("status"),
-            entry.get("reason"),
-            entry.get("latency_ms"),
-        )
-    )
+def _row(entry: dict[str, Any], with_content: bool = False) -> tuple[Any, ...]:
+    cells = [entry.get(name) for name in ("ts", "request_id", "key_id", "route", "model", "status", "reason")]
+    cells.append(entry.get("latency_ms"))
+    if with_content:
+        cells.append(_preview(entry.get("content")))
+    return tuple("" if value is None else value for value in cells)
+
+
+def _preview(content: Any, width: int = 60) -> str:
+    """A short view of logged content: the last prompt text and the answer, or what the content is."""
+    if content is None:
+        return ""
+    if isinstance(content, dict) and "enc" in content:
+        return "(encrypted: --key-file shows it)"
+    if isinstance(content, dict) and "sha256" in content:
+        return f"sha256 {str(content['sha256'])[:16]}…"
+    if isinstance(content, dict):
+        prompts = content.get("prompt") or [""]
+        text = f"{prompts[-1]} → {content.get('answer') or ''}"
+    else:
+        text = str(content)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

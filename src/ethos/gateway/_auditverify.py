@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,8 +172,7 @@ def read_head(directory: Path) -> dict[str, Any] | None:
 class _Chain:
     """The running state of one verification pass."""
 
-    def __init__(self, directory: Path, expect: str | None) -> None:
-        self.directory = directory
+    def __init__(self, expect: str | None) -> None:
         self.expect = expect
         self.seen = False
         self.seq = 0
@@ -203,7 +202,9 @@ class _Chain:
         return VerifyResult(bad is None, self.entries, self.files, head, bad)
 
 
-def verify_log(directory: Path, *, expect_head: str | None = None) -> VerifyResult:
+def verify_log(
+    directory: Path, *, expect_head: str | None = None, progress: Callable[[int, int], None] | None = None
+) -> VerifyResult:
     """Check a whole log: every line, the chain across files, the file numbering and the head anchor.
 
     No key is needed: the chain covers the stored line, encrypted content included. A chain
@@ -213,6 +214,7 @@ def verify_log(directory: Path, *, expect_head: str | None = None) -> VerifyResu
         directory: The log folder.
         expect_head: A head hash kept elsewhere (a CI log, another host): some entry must carry
             it, else the log was rewritten (or that head came from another log).
+        progress: Called after each file with (bytes verified, bytes in all files).
 
     Raises:
         DataError: If ``directory`` does not exist.
@@ -220,15 +222,17 @@ def verify_log(directory: Path, *, expect_head: str | None = None) -> VerifyResu
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError(f"audit log directory {directory} does not exist; pass --dir or set [audit] dir")
-    chain = _Chain(directory, expect_head)
+    chain = _Chain(expect_head)
     head_path = directory / HEAD_NAME
     try:
         head = read_head(directory)
     except DataError as exc:
         return chain.result(BadEntry(head_path, 0, None, str(exc)))
     anchor_seq = 0 if head is None else head["seq"]
-    expected = 1
-    for number, path in log_files(directory):
+    expected, done = 1, 0
+    files = log_files(directory)
+    total = sum(path.stat().st_size for _, path in files)
+    for number, path in files:
         if number != expected:
             missing = file_name(expected)
             return chain.result(BadEntry(directory / missing, 0, None, f"file {missing} missing"))
@@ -237,6 +241,9 @@ def verify_log(directory: Path, *, expect_head: str | None = None) -> VerifyResu
         bad = _verify_file(chain, path, anchor_seq)
         if bad is not None:
             return chain.result(bad)
+        done += path.stat().st_size
+        if progress is not None:
+            progress(done, total)
     bad = _check_anchor(chain, head, head_path)
     if bad is None and expect_head is not None and not chain.seen:
         path, line = chain.where or (head_path, 0)
@@ -369,7 +376,7 @@ class LogCursor:
         self.directory = Path(directory)
         files = log_files(self.directory) if self.directory.is_dir() else []
         self.number = files[-1][0] if files else 1
-        self.offset = _complete_size(files[-1][1]) if files else 0
+        self.offset = files[-1][1].read_bytes().rfind(b"\n") + 1 if files else 0
 
     def read_new(self) -> list[dict[str, Any]]:
         """The entries appended since the last call (possibly none)."""
@@ -394,8 +401,3 @@ class LogCursor:
                 self.number, self.offset = self.number + 1, 0
                 continue
             return out
-
-
-def _complete_size(path: Path) -> int:
-    data = path.read_bytes()
-    return data.rfind(b"\n") + 1
