@@ -6,6 +6,9 @@ with the guards off the gateway must not change them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import closing
+
 import ollama
 import pytest
 
@@ -22,15 +25,17 @@ OPTIONS = {"temperature": 0, "num_predict": 8, "seed": 0}
 
 
 @pytest.fixture
-def client(gw: Gw) -> ollama.Client:
+def client(gw: Gw) -> Iterator[ollama.Client]:
     """The ollama client pointed at the gateway with an ordinary key."""
-    return ollama.Client(host=gw.url, headers=gw.auth("user"), timeout=30)
+    with closing(ollama.Client(host=gw.url, headers=gw.auth("user"), timeout=30)) as c:
+        yield c
 
 
 @pytest.fixture
-def direct(upstream: LoopbackServer) -> ollama.Client:
+def direct(upstream: LoopbackServer) -> Iterator[ollama.Client]:
     """The ollama client pointed at the tiny-model server itself."""
-    return ollama.Client(host=upstream.url, timeout=30)
+    with closing(ollama.Client(host=upstream.url, timeout=30)) as c:
+        yield c
 
 
 def test_when_chat_goes_through_the_gateway_then_the_answer_equals_the_upstreams(
@@ -92,7 +97,8 @@ def test_when_embed_goes_through_the_gateway_then_the_vectors_equal_the_upstream
     expected = direct.embed(model=MODEL, input=texts)
     got = client.embed(model=MODEL, input=texts)
     assert len(got.embeddings) == 2
-    assert [list(v) for v in got.embeddings] == pytest.approx([list(v) for v in expected.embeddings], rel=1e-6)
+    for mine, theirs in zip(got.embeddings, expected.embeddings, strict=True):
+        assert list(mine) == pytest.approx(list(theirs), rel=1e-6)
 
 
 def test_when_models_are_listed_then_the_upstreams_model_is_there(client: ollama.Client, gw: Gw) -> None:

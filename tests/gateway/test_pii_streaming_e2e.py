@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import closing
 
 import httpx
 import ollama
@@ -145,7 +146,8 @@ def test_when_the_answer_is_not_streamed_then_it_is_guarded_for_both_clients(
     with openai.OpenAI(base_url=pii_gw.openai_url, api_key=pii_gw.tokens["user"], max_retries=0) as client:
         chat = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": PROMPT}])
     assert_answer_is_guarded([chat.choices[0].message.content or ""])
-    reply = ollama.Client(host=pii_gw.url, headers=pii_gw.auth("user")).generate(model=MODEL, prompt=PROMPT)
+    with closing(ollama.Client(host=pii_gw.url, headers=pii_gw.auth("user"))) as ollama_client:
+        reply = ollama_client.generate(model=MODEL, prompt=PROMPT)
     assert_answer_is_guarded([reply.response])
     assert_upstream_saw_no_caller_values(script)
 
@@ -177,9 +179,8 @@ def test_when_the_prompt_holds_personal_data_then_the_model_server_never_receive
         assert chat.choices[0].finish_reason is not None
         list(client.completions.create(model=MODEL, prompt=PROMPT, max_tokens=4, temperature=0, stream=True))
     options = {"num_predict": 4, "temperature": 0}
-    ollama.Client(host=gw.url, headers=gw.auth("user")).chat(
-        model=MODEL, messages=[{"role": "user", "content": PROMPT}], options=options
-    )
+    with closing(ollama.Client(host=gw.url, headers=gw.auth("user"))) as ollama_client:
+        ollama_client.chat(model=MODEL, messages=[{"role": "user", "content": PROMPT}], options=options)
     sent = json.dumps([r.body for r in upstream.requests])
     assert len(upstream.requests) == 3
     assert CALLER_EMAIL not in sent and CALLER_PHONE not in sent

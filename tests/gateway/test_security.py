@@ -7,11 +7,14 @@ string), and a refused request must never reach the upstream.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -157,7 +160,7 @@ def test_when_the_body_names_the_model_twice_then_it_is_refused_and_nothing_reac
     raw = f'{{"model": "{names[0]}", {rest}, "model": "{names[1]}"}}'.encode()
     headers = {**gw.auth("other_model"), "content-type": "application/json"}
     response = httpx.post(gw.url + path, content=raw, headers=headers)
-    assert response.status_code == 400, response.text
+    assert_refused(response, 400, "request.duplicate_field", caller)
     assert upstream.requests == []
 
 
@@ -236,10 +239,10 @@ def test_when_a_key_floods_the_gateway_then_429_with_retry_after(make_gateway: C
     statuses = [httpx.post(gw.url + "/v1/embeddings", json=body, headers=headers).status_code for _ in range(5)]
     assert statuses == [200] * 5
     refused = httpx.post(gw.url + "/v1/embeddings", json=body, headers=headers)
-    assert_refused(refused, 429, "limit.", "openai")
+    assert_refused(refused, 429, "limit.requests", "openai")
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     again = httpx.post(gw.url + "/api/embed", json=body, headers=headers)
-    assert_refused(again, 429, "limit.", "ollama")
+    assert_refused(again, 429, "limit.requests", "ollama")
     assert "retry-after" in again.headers
     client = openai.OpenAI(base_url=gw.openai_url, api_key=gw.tokens["flood"], max_retries=0)
     with client, pytest.raises(openai.RateLimitError):
@@ -259,7 +262,8 @@ def test_when_a_key_exceeds_its_parallel_requests_then_429(
     second = post(gw, "ollama", headers)
     worker.join()
     assert first[0].status_code == 200
-    assert_refused(second, 429, "limit.", "ollama")
+    assert_refused(second, 429, "limit.concurrency", "ollama")
+    assert second.headers["retry-after"] == "1"
     assert len(upstream.requests) == 1
     upstream.faults.delay = 0.0
     assert post(gw, "openai", headers).status_code == 200  # the slot was given back
@@ -313,7 +317,7 @@ def test_when_the_upstream_fails_mid_stream_then_the_ollama_client_raises_a_resp
 ) -> None:
     upstream.faults.stream_error = True
     client = ollama.Client(host=gw.url, headers=gw.auth("user"), timeout=10)
-    with pytest.raises(ollama.ResponseError):
+    with closing(client), pytest.raises(ollama.ResponseError):
         for _ in client.chat(
             model=MODEL,
             messages=[{"role": "user", "content": "Hello"}],
@@ -337,3 +341,109 @@ def test_when_the_upstream_fails_mid_stream_then_every_frame_is_well_formed(gw: 
         frames = [line[len("data: ") :] for line in response.iter_lines() if line.startswith("data: ")]
     payloads = [json.loads(frame) for frame in frames if frame != "[DONE]"]
     assert "error" in payloads[-1] and isinstance(payloads[-1]["error"]["message"], str)
+
+
+# -- audit log ----------------------------------------------------------------------------------
+
+EMAIL = "olga.petrova@acme.org"
+PHONE = "212-555-0187"
+SECRET_PHRASE = "zanzibar marmalade"
+
+
+def _traffic(gw: Gw, key: str = "user") -> int:
+    """A mix of requests (chat, streamed generate, embeddings, a refusal); return how many."""
+    prompt = f"Write to {EMAIL} or call {PHONE} about the {SECRET_PHRASE}"
+    chat = {**CHAT, "messages": [{"role": "user", "content": prompt}]}
+    assert post(gw, "openai", gw.auth(key), chat).status_code == 200
+    generate = {"model": MODEL, "prompt": prompt, "stream": True, "options": {"num_predict": 4, "temperature": 0}}
+    with httpx.stream("POST", gw.url + "/api/generate", json=generate, headers=gw.auth(key), timeout=30) as r:
+        assert r.status_code == 200
+        r.read()
+    embed = {"model": MODEL, "input": prompt}
+    assert httpx.post(gw.url + "/v1/embeddings", json=embed, headers=gw.auth(key)).status_code == 200
+    assert post(gw, "openai", {}, chat).status_code == 401
+    return 4
+
+
+def _log_bytes(gw: Gw) -> bytes:
+    return b"".join(path.read_bytes() for path in sorted(gw.audit_dir.iterdir()) if path.is_file())
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    """``data`` with one byte changed to another byte of the same kind (the line stays valid JSON text)."""
+    old = data[at : at + 1]
+    for new in (b"0", b"1", b"a", b"b", b"X", b"Y"):
+        if new != old and (new.isdigit() == old.isdigit()):
+            return data[:at] + new + data[at + 1 :]
+    return data[:at] + (b"Z" if old != b"Z" else b"W") + data[at + 1 :]
+
+
+def test_when_the_gateway_has_run_then_its_audit_log_verifies_and_any_single_byte_edit_breaks_it(
+    make_gateway: Callable[..., Gw], tmp_path: Path
+) -> None:
+    from ethos.gateway._auditlog import verify_log
+
+    gw = make_gateway("openai", pii={"enabled": True})
+    sent = _traffic(gw)
+    gw.stop()
+    result = verify_log(gw.audit_dir)
+    assert result.ok, result.first_bad
+    assert result.entries == sent
+    log = next(gw.audit_dir.glob("audit-*.jsonl"))
+    data = log.read_bytes()
+    lines = data.splitlines(keepends=True)
+    second = len(lines[0])  # offset of the second entry's line
+    targets = {
+        "hash": data.index(b'"hash":"', second) + 20,
+        "prev": data.index(b'"prev":"', second) + 30,
+        "status": data.index(b'"status":', second) + len(b'"status":'),
+        "content": data.index(b"Write to", second) + 3,
+        "key": data.index(b'"key_id":"', second) + 12,
+        "first line": 5,
+        "last byte of the last entry": len(data) - 3,
+    }
+    for what, at in targets.items():
+        copy = tmp_path / f"edited-{what.replace(' ', '-')}"
+        shutil.copytree(gw.audit_dir, copy)
+        (copy / log.name).write_bytes(_flip(data, at))
+        edited = verify_log(copy)
+        assert not edited.ok, f"an edit in the {what} went unnoticed"
+        assert edited.first_bad is not None
+    for what, changed in {
+        "deleted entry": b"".join(lines[:1] + lines[2:]),
+        "swapped entries": b"".join([lines[1], lines[0], *lines[2:]]),
+        "dropped last entry": b"".join(lines[:-1]),
+    }.items():
+        copy = tmp_path / what.replace(" ", "-")
+        shutil.copytree(gw.audit_dir, copy)
+        (copy / log.name).write_bytes(changed)
+        assert not verify_log(copy).ok, f"a {what} went unnoticed"
+
+
+@pytest.mark.parametrize("pii_guard", [True, False])
+def test_when_prompts_hold_personal_data_then_the_audit_log_keeps_them_redacted(
+    make_gateway: Callable[..., Gw], pii_guard: bool
+) -> None:
+    gw = make_gateway("ollama", pii={"enabled": pii_guard})
+    _traffic(gw)
+    gw.stop()
+    raw = _log_bytes(gw)
+    assert EMAIL.encode() not in raw and PHONE.encode() not in raw
+    assert SECRET_PHRASE.encode() in raw  # content is kept, only the personal data is not
+
+
+def test_when_a_key_opts_out_of_content_logging_then_the_audit_log_has_no_content_for_it(
+    make_gateway: Callable[..., Gw],
+) -> None:
+    from ethos.gateway._auditlog import read_log, verify_log
+
+    gw = make_gateway("openai")
+    _traffic(gw, key="no_log")
+    gw.stop()
+    assert verify_log(gw.audit_dir).ok
+    raw = _log_bytes(gw)
+    assert SECRET_PHRASE.encode() not in raw and b"Write to" not in raw
+    entries = read_log(gw.audit_dir)
+    assert len(entries) == 4
+    assert all(not entry.get("content") for entry in entries)
+    assert {entry["status"] for entry in entries} == {200, 401}

@@ -233,10 +233,10 @@ class ScriptedUpstream(AppServer):
 
 
 def assert_refused(response: Any, status: int, reason: str, caller: str) -> None:
-    """Check a refusal: its status, the caller's error shape, and the reason code where the shape has room.
+    """Check a refusal: its status, the caller's error shape and the gateway's reason code.
 
-    OpenAI's shape is ``{"error": {"message", "type", "param", "code"}}`` and carries the reason;
-    Ollama's is ``{"error": "<message>"}`` only.
+    OpenAI's shape is ``{"error": {"message", "type", "param", "code": reason}}``; Ollama's is
+    ``{"error": "<message>", "code": reason}`` (its client reads ``error`` only).
     """
     assert response.status_code == status, response.text
     body = response.json()
@@ -244,7 +244,8 @@ def assert_refused(response: Any, status: int, reason: str, caller: str) -> None
         error = body["error"]
         assert isinstance(error, dict), body
         assert isinstance(error["message"], str) and error["message"], body
-        assert reason in json.dumps(error), body
+        assert error["code"] == reason, body
     else:
         assert isinstance(body["error"], str) and body["error"], body
+        assert body.get("code") == reason, body
     assert "Traceback" not in response.text
