@@ -14,11 +14,9 @@ from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
 from ethos._cli._common import JSON_OPTION
 from ethos._cli._output import console, emit_json, err_console, table
-from ethos._cli._progress import progress_wanted
 
 app = typer.Typer(help="Verify and read the gateway's hash-chained audit log.", no_args_is_help=True)
 
@@ -61,7 +59,9 @@ def verify(
     from ethos.gateway._auditverify import verify_log
 
     folder = audit_dir(directory, config)
-    if progress_wanted(err_console, as_json=json_out):
+    if not json_out and err_console.is_terminal:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
         with Progress(TextColumn("verify"), BarColumn(), DownloadColumn(), console=err_console, transient=True) as bar:
             task = bar.add_task("verify", total=None)
             result = verify_log(
