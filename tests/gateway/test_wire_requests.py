@@ -29,7 +29,11 @@ def refusal(fmt: Any, endpoint: Any, body: Any) -> str:
         ("chat", {"model": "m", "messages": []}, "messages: expected a non-empty list"),
         ("chat", {"model": "m", "messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role: expected one of"),
         ("chat", {"model": "m", "messages": [{"role": "user", "content": 3}]}, "messages[0].content: expected a str"),
-        ("chat", {**CHAT, "messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages[0].content[0].text"),
+        (
+            "chat",
+            {**CHAT, "messages": [{"role": "user", "content": [{"type": "text"}]}]},
+            "messages[0].content[0].text",
+        ),
         ("chat", {**CHAT, "stream": "yes"}, "stream: expected true or false, got a string"),
         ("chat", {**CHAT, "temperature": "hot"}, "temperature: expected a number, got a string"),
         ("chat", {**CHAT, "temperature": 7}, "temperature: expected a number from 0.0 to 2.0, got 7"),
@@ -107,12 +111,19 @@ def test_when_ollama_chat_goes_to_an_openai_upstream_then_ollama_only_fields_are
     body["options"] = {"num_predict": 5, "mirostat": 1}
     path, upstream = wire.encode_request("openai", "chat", wire.decode_request("ollama", "chat", body), "up")
     assert path == "/v1/chat/completions"
-    assert upstream == {"model": "up", "messages": [{"role": "user", "content": "hi"}], "stream": False, "max_tokens": 5}
+    assert upstream == {
+        "model": "up",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": False,
+        "max_tokens": 5,
+    }
 
 
 def test_when_ollama_generate_goes_to_an_openai_upstream_then_it_is_a_one_turn_chat() -> None:
     body = {"model": "m", "prompt": "Why?", "system": "Be brief.", "stream": False}
-    path, upstream = wire.encode_request("openai", "completion", wire.decode_request("ollama", "completion", body), "up")
+    path, upstream = wire.encode_request(
+        "openai", "completion", wire.decode_request("ollama", "completion", body), "up"
+    )
     assert path == "/v1/chat/completions"
     assert upstream["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Why?"}]
     raw = wire.decode_request("ollama", "completion", {**body, "raw": True, "suffix": "end"})

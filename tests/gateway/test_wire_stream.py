@@ -12,14 +12,26 @@ import pytest
 from ethos.errors import MalformedResponseError, ServerResponseError, ServerUnreachableError
 from ethos.gateway import _wire as wire
 
+HEAD = {"id": "c1", "object": "chat.completion.chunk", "model": "up"}
+
+
+def sse(choices: list[dict[str, Any]], end: bytes = b"\n\n", **extra: Any) -> bytes:
+    return b"data: " + json.dumps({**HEAD, "choices": choices, **extra}, ensure_ascii=False).encode() + end
+
+
+def delta(content: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+    return [{"index": 0, "delta": content, "finish_reason": finish}]
+
+
+ERROR_EVENT = b'data: {"error": {"message": "model crashed", "type": "server_error"}}\n\n'
 SSE = (
     b": ping\n\n"
-    b'data: {"id":"c1","object":"chat.completion.chunk","model":"up","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
-    b'data: {"id":"c1","object":"chat.completion.chunk","model":"up","choices":[{"index":0,"delta":{"content":"Gr\xc3\xbc"},"finish_reason":null}]}\r\n\r\n'
-    b'data: {"id":"c1","object":"chat.completion.chunk","model":"up","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
-    b'data: {"id":"c1","object":"chat.completion.chunk","model":"up","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}\n\n'
-    b"data: [DONE]\n\n"
-)  # fmt: skip
+    + sse(delta({"role": "assistant", "content": ""}))
+    + sse(delta({"content": "Grü"}), b"\r\n\r\n")
+    + sse(delta({}, "stop"))
+    + sse([], usage={"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5})
+    + b"data: [DONE]\n\n"
+)
 
 NDJSON = (
     b'{"model":"up","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"Gr\xc3\xbc"},"done":false}\n'
@@ -71,11 +83,10 @@ def test_when_ndjson_is_split_at_every_byte_offset_then_the_last_line_gives_fini
 @pytest.mark.parametrize(
     ("fmt", "stream"),
     [
-        ("openai", SSE.split(b"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"up\",\"choices\":[{\"index\":0,\"delta\":{}")[0]
-         + b'data: {"error": {"message": "model crashed", "type": "server_error"}}\n\n'),
+        ("openai", sse(delta({"content": "Gr"})) + ERROR_EVENT),
         ("ollama", NDJSON.splitlines(keepends=True)[0] + b'{"error": "model crashed"}\n'),
     ],
-)  # fmt: skip
+)
 def test_when_upstream_reports_an_error_in_band_then_decoding_raises_it(fmt: str, stream: bytes) -> None:
     with pytest.raises(ServerResponseError, match="model crashed") as info:
         collect(fmt, "chat", [stream])
