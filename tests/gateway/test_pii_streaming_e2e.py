@@ -83,7 +83,8 @@ def _frame_text(caller: str, line: str) -> str:
         assert "error" not in obj, obj
         return str(obj.get("response") or (obj.get("message") or {}).get("content") or "")
     if not line.startswith("data: ") or line == "data: [DONE]":
-        return line  # blank separators and comments: checked for leaks too
+        assert NEW_EMAIL not in line and CALLER_EMAIL not in line  # separators, comments, [DONE]
+        return ""
     obj = json.loads(line[len("data: ") :])
     assert "error" not in obj, obj
     parts = []

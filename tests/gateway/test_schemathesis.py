@@ -7,13 +7,16 @@ every operation is reachable. Examples are derandomized (a fixed seed) and few.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -25,6 +28,7 @@ from tests.gateway.conftest import Gw, start_gateway
 from tests.helpers.servers import LoopbackServer
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
+MAX_EXAMPLES = 12
 FUZZ_KEYS = {"fuzz": {"admin": True, "requests_per_minute": 0, "tokens_per_minute": 0}}
 
 
@@ -44,27 +48,46 @@ def fuzzed_gateway(loopback_server: LoopbackServer, tmp_path_factory: pytest.Tem
     gw.stop()
 
 
-@pytest.fixture
-def api_schema(fuzzed_gateway: Gw) -> Any:
-    """The gateway's own ``/openapi.json``, as schemathesis loads it over HTTP."""
-    return schemathesis.openapi.from_url(fuzzed_gateway.url + "/openapi.json")
+def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str], statuses: Counter[int]) -> str | None:
+    """Run the checks on derandomized examples of one operation; the failure text, or ``None``."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
+    def run(case: Any) -> None:
+        statuses[case.call_and_validate(headers=headers, checks=CHECKS, timeout=30).status_code] += 1
+
+    try:
+        run()
+    except Unsatisfiable:  # nothing to break: an operation without parameters or body (GET /healthz)
+        return None
+    except Exception as exc:  # noqa: BLE001 - every failure is collected and reported together
+        return f"{operation.label} ({mode.value}): {exc}"
+    return None
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-@settings(
-    max_examples=12,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"])
 def test_when_schemathesis_fuzzes_the_openapi_operations_then_no_5xx_and_no_schema_violation(
-    case: Any, fuzzed_gateway: Gw
+    fuzzed_gateway: Gw, mode: GenerationMode
 ) -> None:
-    case.call_and_validate(headers=fuzzed_gateway.auth("fuzz"), checks=CHECKS, timeout=30)
+    schema = schemathesis.openapi.from_url(fuzzed_gateway.url + "/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 8
+    statuses: Counter[int] = Counter()
+    failures = [_fuzz(op, mode, fuzzed_gateway.auth("fuzz"), statuses) for op in operations]
+    found = [failure for failure in failures if failure]
+    assert not found, "\n\n".join(found)
+    # The fuzzing reached the model (positive) and the validation (negative), not just the doors.
+    if mode == GenerationMode.POSITIVE:
+        assert statuses[200] >= len(operations)
+    else:
+        assert statuses[400] + statuses[422] >= MAX_EXAMPLES
 
 
 def test_when_the_openapi_document_is_served_then_it_lists_every_route(fuzzed_gateway: Gw) -> None:

@@ -73,7 +73,7 @@ def test_when_the_key_has_a_real_id_but_a_forged_secret_then_401(gw: Gw, upstrea
     assert upstream.requests == []
 
 
-@pytest.mark.parametrize("header", ["Bearer ", "Basic dXNlcjpwYXNz", "Bearer eth_", "Bearer not-a-key-at-all"])
+@pytest.mark.parametrize("header", ["Bearer", "Basic dXNlcjpwYXNz", "Bearer eth_", "Bearer not-a-key-at-all"])
 def test_when_the_authorization_header_is_malformed_then_401(gw: Gw, header: str) -> None:
     response = post(gw, "openai", {"Authorization": header})
     assert response.status_code == 401
