@@ -58,6 +58,25 @@ class TextFormatter(logging.Formatter):
         return f"{_timestamp(record)} {record.levelname.lower():7} {record.getMessage()} {fields}".rstrip()
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record, not at configuration time.
+
+    A handler bound to the stream of the moment keeps writing to it after it is closed (a test
+    runner's capture, a replaced stderr) and logging then prints "--- Logging error ---".
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str, *, json: bool = True) -> logging.Logger:
     """Send the ``ethos.gateway`` logger to stderr, one line per record (calling it again replaces that).
 
@@ -71,7 +90,7 @@ def configure_logging(level: str, *, json: bool = True) -> logging.Logger:
     logger = logging.getLogger(LOGGER_NAME)
     for handler in [h for h in logger.handlers if getattr(h, "_ethos", False)]:
         logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(JsonFormatter() if json else TextFormatter())
     handler._ethos = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
