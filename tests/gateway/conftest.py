@@ -83,9 +83,14 @@ class Gw:
 
 
 def start_gateway(
-    kind: str, upstream_url: str, home: Path, keys: dict[str, dict[str, Any]] | None = None, **sections: Any
+    kind: str,
+    upstream_url: str,
+    home: Path,
+    keys: dict[str, dict[str, Any]] | None = None,
+    tls: tuple[Path, Path] | None = None,
+    **sections: Any,
 ) -> Gw:
-    """Create keys, build the app and serve it; ``sections`` override config sections."""
+    """Create keys, build the app and serve it (HTTPS with ``tls=(cert, key)``); ``sections`` override config."""
     from ethos.gateway._app import create_app
     from ethos.gateway._keys import KeyStore
 
@@ -94,7 +99,9 @@ def start_gateway(
     admin_store = KeyStore(home / "keys.db")
     tokens = {name: issue_key(admin_store, name, **scope) for name, scope in (keys or STANDARD_KEYS).items()}
     graceful = config.server.graceful_timeout_s if "server" in sections else 2.0
-    server = GatewayServer(create_app(config, keys=KeyStore(home / "keys.db")), graceful_s=graceful)
+    certfile, keyfile = tls or (None, None)
+    app = create_app(config, keys=KeyStore(home / "keys.db"))
+    server = GatewayServer(app, graceful_s=graceful, certfile=certfile, keyfile=keyfile)
     server.start()
     return Gw(kind, server, upstream_url, home, tokens, config)
 
@@ -129,17 +136,23 @@ def upstream(loopback_server: LoopbackServer) -> Iterator[LoopbackServer]:
 def make_gateway(tmp_path: Path, loopback_server: LoopbackServer) -> Iterator[Callable[..., Gw]]:
     """Start gateways with their own settings: ``make_gateway("openai", pii={"enabled": True})``.
 
-    ``upstream_url`` defaults to the tiny-model server; ``keys`` replaces the standard key set.
+    ``upstream_url`` defaults to the tiny-model server; ``keys`` replaces the standard key set;
+    ``tls=(cert, key)`` serves HTTPS.
     Every gateway started is stopped after the test.
     """
     started: list[Gw] = []
     loopback_server.reset()
 
     def make(
-        kind: str, *, upstream_url: str | None = None, keys: dict[str, dict[str, Any]] | None = None, **sections: Any
+        kind: str,
+        *,
+        upstream_url: str | None = None,
+        keys: dict[str, dict[str, Any]] | None = None,
+        tls: tuple[Path, Path] | None = None,
+        **sections: Any,
     ) -> Gw:
         home = tmp_path / f"gw{len(started)}"
-        gw = start_gateway(kind, upstream_url or loopback_server.url, home, keys, **sections)
+        gw = start_gateway(kind, upstream_url or loopback_server.url, home, keys, tls, **sections)
         started.append(gw)
         return gw
 

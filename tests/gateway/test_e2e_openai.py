@@ -7,7 +7,7 @@ directly (its OpenAI API).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import openai
 import pytest
@@ -120,3 +120,18 @@ def test_when_a_request_succeeds_then_the_gateway_adds_its_request_id_and_overhe
     assert float(raw.headers["x-ethos-overhead-ms"]) >= 0.0
     again = client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES, **SETTINGS)  # type: ignore[arg-type]
     assert again.headers["x-request-id"] != request_id
+
+
+def test_when_a_disclaimer_is_configured_then_the_client_gets_it_and_the_upstream_gets_the_system_prompt(
+    make_gateway: Callable[..., Gw], upstream: LoopbackServer
+) -> None:
+    text = "You are talking to an AI system."
+    gw = make_gateway("ollama", disclaimer={"text": text, "system_prompt": True, "response_field": True})
+    with openai.OpenAI(base_url=gw.openai_url, api_key=gw.tokens["user"], max_retries=0) as client:
+        reply = client.chat.completions.create(model=MODEL, messages=MESSAGES, **SETTINGS)  # type: ignore[arg-type]
+        stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True, **SETTINGS)  # type: ignore[arg-type]
+        streamed = [chunk.model_extra.get("x_ethos") for chunk in stream if chunk.model_extra]
+    assert (reply.model_extra or {})["x_ethos"]["disclaimer"] == text
+    assert {"disclaimer": text} in streamed
+    systems = [m["content"] for r in upstream.requests for m in r.body["messages"] if m["role"] == "system"]
+    assert systems and all(s.startswith(text) for s in systems)

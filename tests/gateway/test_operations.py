@@ -5,10 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
 
 import httpx
+import ollama
 import pytest
 
 from tests.gateway.conftest import Gw
@@ -132,3 +137,42 @@ def test_when_requests_are_logged_then_each_is_one_json_line_without_prompt_or_a
         assert secret not in text
     content = answer["choices"][0]["message"]["content"]
     assert len(content) < 8 or json.dumps(content)[1:-1] not in text
+
+
+# -- TLS and disconnects --------------------------------------------------------------------------
+
+
+def test_when_the_gateway_serves_tls_then_clients_that_trust_its_certificate_talk_to_it(
+    make_gateway: Callable[..., Gw], tmp_path: Path
+) -> None:
+    from ethos.gateway._tls import self_signed_cert
+
+    cert, key = self_signed_cert(tmp_path / "tls")
+    gw = make_gateway("ollama", tls=(cert, key))
+    assert gw.url.startswith("https://")
+    trusted = ssl.create_default_context(cafile=str(cert))
+    with closing(ollama.Client(host=gw.url, headers=gw.auth("user"), verify=trusted, timeout=20)) as client:
+        reply = client.generate(model=MODEL, prompt="The nurse", options={"num_predict": 3, "temperature": 0})
+    assert reply.done is True
+    with pytest.raises(httpx.ConnectError):  # a client without the certificate refuses the connection
+        httpx.get(gw.url + "/healthz")
+
+
+def test_when_a_client_disconnects_mid_stream_then_its_concurrency_slot_is_given_back(
+    make_gateway: Callable[..., Gw], upstream: LoopbackServer
+) -> None:
+    gw = make_gateway("openai", keys={"one": {"max_parallel": 1}})
+    headers = {"Authorization": f"Bearer {gw.tokens['one']}"}
+    upstream.faults.token_delay = 0.2
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "The nurse"}], "max_tokens": 40}
+    body |= {"temperature": 0, "stream": True}
+    with httpx.stream("POST", gw.url + "/v1/chat/completions", json=body, headers=headers, timeout=20) as r:
+        next(line for line in r.iter_lines() if line.startswith("data: "))
+    # The caller hung up after the first frame; the upstream would go on for seconds.
+    upstream.faults.token_delay = 0.0
+    quick = {**body, "stream": False, "max_tokens": 2}
+    started = time.monotonic()
+    while (status := httpx.post(gw.url + "/v1/chat/completions", json=quick, headers=headers).status_code) == 429:
+        assert time.monotonic() - started < 3.0, "the slot of the abandoned stream was never given back"
+        time.sleep(0.05)
+    assert status == 200
