@@ -111,3 +111,15 @@ def test_when_the_model_is_unknown_then_the_ollama_client_raises_a_response_erro
     with pytest.raises(ollama.ResponseError) as caught:
         client.chat(model="no-such-model", messages=MESSAGES, options=OPTIONS)
     assert caught.value.status_code == 404
+
+
+
+def test_when_an_empty_generate_goes_through_the_gateway_then_the_model_is_only_loaded(
+    client: ollama.Client, gw: Gw
+) -> None:
+    """Ollama answers ``prompt: ""`` by loading the model; an OpenAI upstream must not generate instead."""
+    got = client.generate(model=MODEL, prompt="")
+    assert got.response == ""
+    assert got.done is True
+    if gw.kind == "openai":
+        assert got.done_reason == "load"

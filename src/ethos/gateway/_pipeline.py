@@ -141,6 +141,8 @@ class Gateway:
         exchange.model = model = canonical["model"]
         self.authorize(key, exchange.endpoint, model)
         upstream_model = self.resolve_model(model)
+        if self.upstream.kind == "openai" and _is_ollama_load(exchange, canonical):
+            return JSONResponse(_ollama_load_reply(model), headers=self.headers(exchange))
         ctx = exchange.ctx = GuardContext(
             request_id=exchange.request_id,
             key_id=exchange.key_id,
@@ -215,6 +217,25 @@ class Gateway:
         self.recorder.finish(exchange)
         body = wire.error_body(exchange.caller, refusal.status, refusal.reason, str(refusal))
         return JSONResponse(body, status_code=refusal.status, headers={**refusal.headers, **self.headers(exchange)})
+
+
+def _is_ollama_load(exchange: Exchange, canonical: dict[str, Any]) -> bool:
+    """Ollama's ``/api/generate`` with an empty prompt only loads the model (nothing is generated)."""
+    extra = canonical.get("x_ollama") or {}
+    return (
+        exchange.caller == "ollama"
+        and exchange.endpoint == "completion"
+        and canonical.get("prompt") == ""
+        and not extra.get("system")
+        and not extra.get("images")
+    )
+
+
+def _ollama_load_reply(model: str) -> dict[str, Any]:
+    # An OpenAI-compatible server has no "load" call; answering it here is what Ollama would say.
+    from ethos.gateway._wire._ollama import now
+
+    return {"model": model, "created_at": now(), "response": "", "done": True, "done_reason": "load"}
 
 
 def _too_large(limit: int) -> RequestRefused:
