@@ -2,7 +2,7 @@
 
 One aiohttp process (uvloop when installed) on 127.0.0.1 that answers at once:
 
-* ``POST /v1/chat/completions``: a fixed ``chat.completion`` (about 290 B, with ``usage``); with
+* ``POST /v1/chat/completions``: a fixed ``chat.completion`` (333 B, with ``usage``); with
   ``"stream": true``, SSE with 5 ``chat.completion.chunk`` events, a usage chunk and ``data: [DONE]``;
 * ``GET /v1/models``: one model;
 * ``POST /api/chat``: Ollama's fixed answer (NDJSON, 5 chunks + the final one, when streaming);
