@@ -482,6 +482,23 @@ def test_when_a_key_opts_out_of_content_logging_then_the_audit_log_has_no_conten
     assert {entry["status"] for entry in entries} == {200, 401}
 
 
+def test_when_a_request_opts_out_of_content_logging_then_its_entry_has_no_content(
+    make_gateway: Callable[..., Gw],
+) -> None:
+    from ethos.gateway._auditlog import read_log
+
+    gw = make_gateway("openai")
+    prompt = f"Tell me about the {SECRET_PHRASE}"
+    chat = {**CHAT, "messages": [{"role": "user", "content": prompt}]}
+    assert post(gw, "openai", {**gw.auth("user"), "X-Ethos-Log-Content": "false"}, chat).status_code == 200
+    # a request can only opt out: "true" does not override a key that opted out
+    assert post(gw, "openai", {**gw.auth("no_log"), "X-Ethos-Log-Content": "true"}, chat).status_code == 200
+    assert post(gw, "openai", gw.auth("user"), chat).status_code == 200
+    gw.stop()
+    contents = [entry.get("content") for entry in read_log(gw.audit_dir)]
+    assert [bool(content) for content in contents] == [False, False, True]
+
+
 def test_when_the_log_rotates_then_the_chain_spans_files_and_a_missing_file_is_detected(
     make_gateway: Callable[..., Gw],
 ) -> None:

@@ -149,7 +149,7 @@ class Gateway:
             model=model,
             endpoint=exchange.endpoint,
             caller=exchange.caller,
-            log_content=key.log_content if key else True,
+            log_content=(key.log_content if key else True) and _request_allows_logging(request),
             system_prompts=wire.system_texts(canonical) if exchange.endpoint == "chat" else [],
         )
         stack.enter_context(self.concurrency.enter(key, _max_parallel(key, self.config)))
@@ -217,6 +217,12 @@ class Gateway:
         self.recorder.finish(exchange)
         body = wire.error_body(exchange.caller, refusal.status, refusal.reason, str(refusal))
         return JSONResponse(body, status_code=refusal.status, headers={**refusal.headers, **self.headers(exchange)})
+
+
+def _request_allows_logging(request: Request) -> bool:
+    """A request may opt out of content logging (never in): ``X-Ethos-Log-Content: false``."""
+    value = request.headers.get("x-ethos-log-content")
+    return value is None or value.strip().lower() not in ("0", "false", "no", "off")
 
 
 def _is_ollama_load(exchange: Exchange, canonical: dict[str, Any]) -> bool:
