@@ -11,6 +11,7 @@ import logging
 from contextlib import ExitStack
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -54,6 +55,9 @@ class Gateway:
         self.recorder = Recorder(config, audit, metrics, log, pii_guard_on=any(g.name == "pii" for g in guards))
         self.metrics = metrics
         self._reverse_aliases = {upstream: public for public, upstream in config.upstream.aliases.items()}
+        # spaCy NER takes milliseconds per text: run it in a worker thread so one request's scan does
+        # not stall every other request on the event loop (patterns alone cost well under 1 ms).
+        self._offload = config.pii.enabled and config.pii.spacy_model is not None
 
     # -- the parts every route uses -------------------------------------------------------------
 
@@ -156,7 +160,10 @@ class Gateway:
         texts = wire.prompt_texts(exchange.endpoint, canonical)
         ticket = self.rate.admit(key, estimate_tokens(texts, wire.get_max_tokens(canonical)))
         stack.callback(lambda: self.rate.settle(ticket, exchange.total_tokens()))
-        self._guard_prompt(canonical, texts, ctx, exchange)
+        if self._offload:
+            await run_in_threadpool(self._guard_prompt, canonical, texts, ctx, exchange)
+        else:
+            self._guard_prompt(canonical, texts, ctx, exchange)
         path, upstream_body = wire.encode_request(self.upstream.kind, exchange.endpoint, canonical, upstream_model)
         if canonical.get("stream") and exchange.endpoint != "embedding":
             return await stream_answer(self, exchange, canonical, path, upstream_body, stack)
@@ -181,14 +188,20 @@ class Gateway:
         canonical = wire.decode_response(self.upstream.kind, exchange.endpoint, reply.body)
         exchange.take_usage(canonical.get("usage"))
         if exchange.endpoint != "embedding" and exchange.ctx is not None:
-            answers = wire.answer_texts(exchange.endpoint, canonical)
-            for guard in self.guards:
-                answers = [guard.check_answer(text, exchange.ctx) for text in answers]
-            wire.set_answer_texts(exchange.endpoint, canonical, answers)
-            exchange.log_answer = answers[0] if answers else ""
-            decorate_response(canonical, exchange.endpoint, exchange.ctx, self.config)
+            if self._offload:
+                await run_in_threadpool(self._guard_answer, canonical, exchange.ctx, exchange)
+            else:
+                self._guard_answer(canonical, exchange.ctx, exchange)
         body = wire.encode_response(exchange.caller, exchange.endpoint, canonical, exchange.model)
         return JSONResponse(body, headers=self.headers(exchange))
+
+    def _guard_answer(self, canonical: dict[str, Any], ctx: GuardContext, exchange: Exchange) -> None:
+        answers = wire.answer_texts(exchange.endpoint, canonical)
+        for guard in self.guards:
+            answers = [guard.check_answer(text, ctx) for text in answers]
+        wire.set_answer_texts(exchange.endpoint, canonical, answers)
+        exchange.log_answer = answers[0] if answers else ""
+        decorate_response(canonical, exchange.endpoint, ctx, self.config)
 
     async def timed_request(self, method: str, path: str, body: dict[str, Any] | None, exchange: Exchange) -> Any:
         """Call the upstream, adding the wait to the exchange's upstream time."""
