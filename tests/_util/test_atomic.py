@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ethos._util.atomic import atomic_open, atomic_write_text
+from ethos._util.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 
 
 def _mode(path: Path) -> int:
@@ -41,3 +41,12 @@ def test_when_the_block_fails_then_the_old_file_stays_and_no_temp_file_is_left(t
         raise RuntimeError("boom")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_when_perms_are_given_then_the_file_has_them_even_over_an_existing_file(tmp_path: Path) -> None:
+    target = tmp_path / "secret.pem"
+    target.write_bytes(b"old")
+    target.chmod(0o644)
+    atomic_write_bytes(target, b"new key", perms=0o600)
+    assert target.read_bytes() == b"new key"
+    assert target.stat().st_mode & 0o777 == 0o600

@@ -7,9 +7,9 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_write_text"]
+__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text"]
 
 
 def _umask() -> int:
@@ -22,18 +22,21 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[str]]:
+def atomic_open(
+    path: Path, mode: str = "w", encoding: str | None = "utf-8", *, perms: int | None = None
+) -> Iterator[IO[Any]]:
     """Open a temp file that replaces ``path`` only if the block finishes without error.
 
     The result has the permissions a plain ``open`` would give (or keeps those of the file it
     replaces): ``mkstemp``'s private 0600 would hide reports from the web server meant to serve
-    them. Secrets (keys) are written by their own code with 0600.
+    them. ``perms`` overrides that (0o600 for a secret: set before the first byte is written).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        perms = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        perms = 0o666 & ~_umask()
+    if perms is None:
+        try:
+            perms = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            perms = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, perms)
@@ -46,6 +49,12 @@ def atomic_open(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, perms: int | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically; ``perms`` (e.g. 0o600 for a key) apply from the start."""
+    with atomic_open(path, "wb", encoding=None, perms=perms) as fh:
+        fh.write(data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -7,15 +7,13 @@ the fingerprint keeps working across restarts. For production, give a certificat
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import ipaddress
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ethos._util.atomic import atomic_write_bytes
 from ethos.errors import ConfigError
 
 __all__ = ["CERT_NAME", "KEY_NAME", "VALIDITY_DAYS", "fingerprint", "self_signed_cert"]
@@ -46,8 +44,8 @@ def self_signed_cert(directory: Path, hosts: Sequence[str] = DEFAULT_HOSTS) -> t
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         cert_pem, key_pem = _generate(hosts)
-        _write(key_path, key_pem, 0o600)
-        _write(cert_path, cert_pem, 0o644)
+        atomic_write_bytes(key_path, key_pem, perms=0o600)
+        atomic_write_bytes(cert_path, cert_pem, perms=0o644)
     except OSError as exc:
         raise ConfigError(f"cannot write a self-signed certificate into {directory}: {exc.strerror or exc}") from None
     return cert_path, key_path
@@ -122,19 +120,3 @@ def _reusable(cert_path: Path, key_path: Path, hosts: Sequence[str]) -> bool:
     if key.public_key() != cert.public_key():
         return False
     return set(map(str, sans)) == set(map(str, _san_entries(hosts)))
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` atomically with ``mode`` from the start (a key is never readable by others)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
