@@ -11,14 +11,13 @@ import importlib.util
 import logging
 import math
 import os
-import signal
 import socket
 import sys
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ethos._util.serving import run_until_stopped
 from ethos.errors import ConfigError, EthosError
 
 if TYPE_CHECKING:
@@ -169,20 +168,7 @@ def serve(config: GatewayConfig, *, json_logs: bool, announce: Any) -> None:
 
 def _run(server: Any, sock: socket.socket) -> None:
     """Run uvicorn; a stop by SIGTERM or Ctrl-C is the normal end, not an error."""
-    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again for the handler
-    # that was there before: a no-op SIGTERM handler and a caught KeyboardInterrupt make that a return.
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _ignore) if in_main else None
     try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass
+        run_until_stopped(server, sock)
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
-        sock.close()
         sys.stderr.flush()
-
-
-def _ignore(signum: int, frame: object) -> None:
-    """A SIGTERM after the graceful shutdown is done: nothing left to do."""

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-import signal
 import socket
 import threading
 from collections.abc import Callable
-from types import FrameType
 from typing import Any
 
+from ethos._util.serving import run_until_stopped
 from ethos.errors import ConfigError
 
 __all__ = ["PUBLIC_HOST_WARNING", "bind", "check_host", "is_loopback", "serve"]
@@ -89,23 +88,7 @@ def serve(app: Any, sock: socket.socket, *, on_started: Callable[[], None] | Non
     server = uvicorn.Server(config)
     if on_started is not None:
         threading.Thread(target=_when_started, args=(server, on_started), daemon=True).start()
-    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again for the handler
-    # that was there before. Stopping is the normal way to end a dashboard, not an interruption:
-    # a no-op SIGTERM handler and a caught KeyboardInterrupt let serve() simply return.
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _ignore) if in_main else None
-    try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
-        sock.close()
-
-
-def _ignore(signum: int, frame: FrameType | None) -> None:
-    """A signal handler that does nothing."""
+    run_until_stopped(server, sock)
 
 
 def _when_started(server: Any, callback: Callable[[], None]) -> None:
