@@ -8,6 +8,7 @@ gateway itself) happen inside the commands so ``ethos --help`` stays fast.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,11 @@ def serve(  # noqa: PLR0913 - one parameter per command-line option
     log_format: str = LOG_FORMAT_OPTION,
 ) -> None:
     """Serve the OpenAI and Ollama APIs in front of a model server until SIGTERM or Ctrl-C."""
+    # The gateway scans many small texts concurrently: multi-threaded BLAS (spaCy NER's matrix
+    # products) would spin its threads against each other and double the CPU per request. Set
+    # before numpy loads; a value the user exported wins.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     from ethos._cli.gateway_serve import FLAG_KEYS, config_path, resolve
     from ethos._cli.gateway_serve import serve as run_gateway
     from ethos._util.deps import require
