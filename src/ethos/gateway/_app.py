@@ -187,9 +187,7 @@ async def _admin(gateway: Gateway, route: str, request: Request) -> Response:
             raise RequestRefused(
                 f"{route} exists only in front of an Ollama upstream", reason="route.unsupported", status=404
             )
-        body = await request.body() if request.method != "GET" else b""
-        if len(body) > gateway.config.server.max_body_bytes:
-            raise RequestRefused("the request body is too large", reason="limit.body_size", status=413)
+        body = await gateway.read_body(request) if request.method != "GET" else b""
         status, headers, chunks = await gateway.upstream.raw(
             request.method, route, body, {"content-type": request.headers.get("content-type", "application/json")}
         )

@@ -77,8 +77,8 @@ class Gateway:
         if self.keys is not None and key is not None:
             self.keys.authorize(key, endpoint, model)
 
-    async def read_json(self, request: Request) -> Any:
-        """Read the body within ``max_body_bytes`` (413 beyond) and parse it strictly."""
+    async def read_body(self, request: Request) -> bytes:
+        """Read the body within ``max_body_bytes``; refuse (413) as soon as it is known to be larger."""
         limit = self.config.server.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -90,7 +90,11 @@ class Gateway:
             if size > limit:
                 raise _too_large(limit)
             chunks.append(chunk)
-        return wire.parse_json(b"".join(chunks))
+        return b"".join(chunks)
+
+    async def read_json(self, request: Request) -> Any:
+        """Read the body (see :meth:`read_body`) and parse it strictly (no repeated keys)."""
+        return wire.parse_json(await self.read_body(request))
 
     def resolve_model(self, model: str) -> str:
         """Return the upstream's name for a public model name, or 404 when it is not served."""
