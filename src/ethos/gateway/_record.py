@@ -75,7 +75,7 @@ class Recorder:
             if ctx.redactions:
                 metrics.redacted(ctx.redactions)
             for decision in ctx.decisions:
-                if decision.action in ("block", "flag") and decision.reason != exchange.reason:
+                if decision.action == "block" and decision.reason != exchange.reason:
                     metrics.blocked(decision.reason)
         if exchange.prompt_tokens is not None or exchange.completion_tokens is not None:
             metrics.tokens(exchange.prompt_tokens or 0, exchange.completion_tokens or 0)
