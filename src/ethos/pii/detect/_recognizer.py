@@ -8,6 +8,7 @@ same decorator.
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -150,7 +151,7 @@ class PatternRecognizer(Recognizer):
     def _worth_searching(self, text: str) -> bool:
         if self.required and not any(r in text for r in self.required):
             return False
-        return not self.needs_digits or sum(c.isdigit() for c in text) >= self.needs_digits
+        return not self.needs_digits or _digit_count(text) >= self.needs_digits
 
     def _span(self, text: str, start: int, end: int, pattern: Pattern) -> Span | None:
         validation = self.validate(text[start:end])
@@ -172,3 +173,9 @@ class PatternRecognizer(Recognizer):
                 note=None if word is None else f"context word {word!r}",
             ),
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _digit_count(text: str) -> int:
+    # Every digit-needing recognizer asks this of the same text: count once (strings cache their hash).
+    return sum(map(str.isdigit, text))
