@@ -139,6 +139,9 @@ def config_check(config: Path | None = CONFIG_OPTION, as_json: bool = JSON_OPTIO
     for section, fields in values.items():
         console.print(f"[{section}]", markup=False)
         for name, value in fields.items():
+            if value is None:  # TOML has no null: an unset optional field is shown as a comment
+                console.print(f"# {name} = (not set)", markup=False)
+                continue
             shown = json.dumps(value, ensure_ascii=False)
             if name == "api_key_env" and value is not None:
                 shown += f"  # {key_state}"
