@@ -29,30 +29,48 @@ def _slots(endpoint: Endpoint, canonical: dict[str, Any]) -> Iterator[tuple[Any,
             yield from ((value, i) for i, item in enumerate(value) if isinstance(item, str))
         if endpoint == "completion" and isinstance(canonical.get("suffix"), str):
             yield canonical, "suffix"
+    if endpoint in ("chat", "completion"):
+        # OpenAI's end-user id and predicted output reach the upstream as text too.
+        if isinstance(canonical.get("user"), str):
+            yield canonical, "user"
+        prediction = canonical.get("prediction")
+        if isinstance(prediction, dict):
+            yield from _content_slots(prediction)
     extra = canonical.get("x_ollama")
     if isinstance(extra, dict):
         yield from ((extra, key) for key in _X_OLLAMA_TEXTS if isinstance(extra.get(key), str))
 
 
 def _message_slots(message: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
-    content = message.get("content")
-    if isinstance(content, str):
-        yield message, "content"
-    elif isinstance(content, list):
-        for part in content:
-            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
-                yield part, "text"
+    yield from _content_slots(message)
+    for key in ("refusal", "thinking"):  # an assistant's earlier refusal; Ollama's reasoning text
+        if isinstance(message.get(key), str):
+            yield message, key
     for call in message.get("tool_calls") or ():
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict) and isinstance(function.get("arguments"), str):
             yield function, "arguments"
 
 
+def _content_slots(holder: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+    content = holder.get("content")
+    if isinstance(content, str):
+        yield holder, "content"
+    elif isinstance(content, list):
+        for part in content:
+            if not isinstance(part, dict):
+                continue
+            key = "refusal" if part.get("type") == "refusal" else "text"
+            if part.get("type") in ("text", "refusal") and isinstance(part.get(key), str):
+                yield part, key
+
+
 def prompt_texts(endpoint: Endpoint, canonical: dict[str, Any]) -> list[str]:
     """Every caller text of a canonical request that reaches the upstream, in a fixed order.
 
-    Chat: each message's content (text parts one by one) and tool-call arguments; completion: the
-    prompt(s) and suffix; embedding: the input(s); then Ollama's ``system``/``template``/``suffix``.
+    Chat: each message's content (text and refusal parts one by one), refusal, thinking and tool-call
+    arguments; completion: the prompt(s) and suffix; chat and completion: ``user`` and the predicted
+    output; embedding: the input(s); then Ollama's ``system``/``template``/``suffix``.
     """
     return [container[key] for container, key in _slots(endpoint, canonical)]
 

@@ -223,7 +223,8 @@ def _native_message(message: dict[str, Any]) -> dict[str, Any]:
             if part.get("type") == "text":
                 texts.append(part.get("text", ""))
             elif part.get("type") == "image_url":
-                url = (part.get("image_url") or {}).get("url", "")
+                image_url = part.get("image_url")
+                url = image_url.get("url", "") if isinstance(image_url, dict) else ""
                 if isinstance(url, str) and url.startswith("data:") and "," in url:
                     images.append(url.split(",", 1)[1])
         out["content"] = "\n".join(texts)

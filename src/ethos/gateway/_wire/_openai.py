@@ -42,6 +42,11 @@ def decode_request(endpoint: Endpoint, body: Any) -> dict[str, Any]:
     if endpoint == "chat":
         check.messages(body.get("messages"), roles=check.CHAT_ROLES, allow_empty=False)
         check.boolean(body, "logprobs", "logprobs")
+        for message in body["messages"]:
+            for call in message.get("tool_calls") or ():
+                # Arguments as an object become OpenAI's JSON string, so the guards read them too.
+                if isinstance(call["function"].get("arguments"), dict):
+                    call["function"]["arguments"] = tool_arguments(call["function"]["arguments"])
     elif endpoint == "completion":
         check.texts(body.get("prompt"), "prompt")
         check.integer(body, "logprobs", "logprobs", (0, 20))

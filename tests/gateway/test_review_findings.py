@@ -1,0 +1,84 @@
+"""Defects found by the security review of the gateway, each pinned by the test that showed it.
+
+Every test runs a real gateway on loopback in front of the scripted upstream, which records what it
+received, so "did personal data reach the upstream?" is read from the upstream's own request log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.gateway.conftest import Gw
+from tests.helpers.gateway import MODEL, ScriptedUpstream
+
+EMAIL = "alice.smith@example.com"
+
+
+def _post(gw: Gw, path: str, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(gw.url + path, json=body, headers=gw.auth(), timeout=30)
+
+
+@pytest.mark.parametrize("kind", ["openai", "ollama"])
+def test_when_an_image_url_part_is_not_an_object_then_no_500(
+    make_gateway: Callable[..., Gw], scripted: ScriptedUpstream, kind: str
+) -> None:
+    gw = make_gateway(kind, upstream_url=scripted.url)
+    parts = [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": "http://example.com/a.png"}]
+    response = _post(gw, "/v1/chat/completions", {"model": MODEL, "messages": [{"role": "user", "content": parts}]})
+    assert response.status_code < 500, response.text
+
+
+_LEAKY_OPENAI_BODIES: dict[str, dict[str, Any]] = {
+    "tool-call arguments as an object": {
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": {"to": EMAIL}}}],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "sent"},
+        ]
+    },
+    "a refusal content part": {
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": [{"type": "refusal", "refusal": EMAIL}]},
+        ]
+    },
+    "an assistant's refusal field": {
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x", "refusal": EMAIL}]
+    },
+    "the user field": {"user": EMAIL, "messages": [{"role": "user", "content": "hi"}]},
+    "a predicted output": {
+        "prediction": {"type": "content", "content": EMAIL},
+        "messages": [{"role": "user", "content": "hi"}],
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(_LEAKY_OPENAI_BODIES))
+def test_when_pii_sits_in_an_openai_field_the_guard_skipped_then_it_does_not_reach_the_upstream(
+    make_gateway: Callable[..., Gw], scripted: ScriptedUpstream, case: str
+) -> None:
+    gw = make_gateway("openai", upstream_url=scripted.url, pii={"enabled": True})
+    response = _post(gw, "/v1/chat/completions", {"model": MODEL, **_LEAKY_OPENAI_BODIES[case]})
+    assert response.status_code == 200, response.text
+    assert scripted.script.requests, "the request did not reach the upstream"
+    assert EMAIL not in scripted.script.bodies()
+
+
+@pytest.mark.parametrize("kind", ["openai", "ollama"])
+def test_when_an_ollama_assistant_message_has_thinking_with_pii_then_it_does_not_reach_the_upstream(
+    make_gateway: Callable[..., Gw], scripted: ScriptedUpstream, kind: str
+) -> None:
+    gw = make_gateway(kind, upstream_url=scripted.url, pii={"enabled": True})
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x", "thinking": f"mail {EMAIL}"}]
+    response = _post(gw, "/api/chat", {"model": MODEL, "stream": False, "messages": messages})
+    assert response.status_code == 200, response.text
+    assert scripted.script.requests
+    assert EMAIL not in scripted.script.bodies()
