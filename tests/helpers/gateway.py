@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -44,35 +43,8 @@ class GatewayServer(AppServer):
         self, app: Any, *, graceful_s: float = 2.0, certfile: Path | None = None, keyfile: Path | None = None
     ) -> None:
         """Bind a loopback port; ``graceful_s`` is how long stopping waits for requests in flight."""
-        super().__init__(app, certfile=certfile, keyfile=keyfile)
+        super().__init__(app, certfile=certfile, keyfile=keyfile, lifespan=True, graceful_s=graceful_s)
         self.openai_url = self.url + "/v1"
-        self._graceful_s = graceful_s
-
-    def start(self) -> None:
-        """Serve (running the app's startup) and wait until the socket accepts requests."""
-        import uvicorn
-
-        certfile, keyfile = self._tls or (None, None)
-        config = uvicorn.Config(
-            self.app,
-            log_level="error",
-            lifespan="on",
-            ws="none",
-            http="h11",
-            timeout_graceful_shutdown=int(self._graceful_s) or None,
-            ssl_certfile=str(certfile) if certfile else None,
-            ssl_keyfile=str(keyfile) if keyfile else None,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, name="gateway-server", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("gateway server did not start")
-            time.sleep(0.01)
 
     def begin_stop(self) -> threading.Thread:
         """Ask the server to stop without waiting (a graceful shutdown starts); join the thread returned."""

@@ -197,9 +197,23 @@ class AppServer:
         port: The port.
     """
 
-    def __init__(self, app: Any, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
-        """Bind the socket now; :meth:`start` (or ``with``) serves; with ``certfile``/``keyfile`` it speaks HTTPS."""
+    def __init__(
+        self,
+        app: Any,
+        *,
+        certfile: Path | None = None,
+        keyfile: Path | None = None,
+        lifespan: bool = False,
+        graceful_s: float = 2.0,
+    ) -> None:
+        """Bind the socket now; :meth:`start` (or ``with``) serves; with ``certfile``/``keyfile`` it speaks HTTPS.
+
+        ``lifespan`` runs the app's startup and shutdown; ``graceful_s`` is how long stopping waits
+        for requests in flight.
+        """
         self.app = app
+        self._lifespan = lifespan
+        self._graceful_s = graceful_s
         self._tls = (certfile, keyfile) if certfile is not None else None
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -217,10 +231,10 @@ class AppServer:
         config = uvicorn.Config(
             self.app,
             log_level="error",
-            lifespan="off",
+            lifespan="on" if self._lifespan else "off",
             ws="none",
             http="h11",
-            timeout_graceful_shutdown=2,
+            timeout_graceful_shutdown=int(self._graceful_s) or None,
             ssl_certfile=str(certfile) if certfile else None,
             ssl_keyfile=str(keyfile) if keyfile else None,
         )
