@@ -6,6 +6,7 @@ received, so "did personal data reach the upstream?" is read from the upstream's
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -82,3 +83,19 @@ def test_when_an_ollama_assistant_message_has_thinking_with_pii_then_it_does_not
     assert response.status_code == 200, response.text
     assert scripted.script.requests
     assert EMAIL not in scripted.script.bodies()
+
+
+@pytest.mark.parametrize("kind", ["openai", "ollama"])
+def test_when_the_upstream_url_holds_credentials_then_upstream_errors_do_not_show_them(
+    make_gateway: Callable[..., Gw], kind: str
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gw = make_gateway(kind, upstream_url=f"http://ops:s3cret-pass@127.0.0.1:{port}")
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": False}
+    for path in ("/v1/chat/completions", "/api/chat"):
+        response = _post(gw, path, body)
+        assert response.status_code == 502, response.text
+        assert "s3cret-pass" not in response.text
+        assert "127.0.0.1" in response.text  # still says which server failed

@@ -14,6 +14,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -107,6 +108,8 @@ class Upstream:
         self.config = config
         self.kind: Format = config.kind
         self.base_url = config.url.rstrip("/")
+        # What error messages (which callers read) call it: never the URL's user:password part.
+        self._shown = _without_userinfo(self.base_url)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
 
@@ -155,7 +158,7 @@ class Upstream:
             ServerUnreachableError: The connection failed (the message names the URL).
             ServerTimeoutError: No whole reply within ``timeout_s``.
         """
-        url = self.base_url + path
+        url, shown = self.base_url + path, self._shown + path
         data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s, connect=self.config.connect_timeout_s)
         try:
@@ -163,9 +166,9 @@ class Upstream:
                 raw = await response.read()
                 return UpstreamReply(response.status, _parse(raw), response.headers)
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise ServerTimeoutError(f"{url} did not answer within {self.config.timeout_s:g} s") from None
+            raise ServerTimeoutError(f"{shown} did not answer within {self.config.timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
-            raise ServerUnreachableError(f"cannot reach {url}: {_describe(exc)}") from None
+            raise ServerUnreachableError(f"cannot reach {shown}: {_describe(exc)}") from None
 
     async def stream(self, path: str, body: dict[str, Any]) -> UpstreamStream:
         """Send a streamed request; return once the reply's status and headers are in.
@@ -174,17 +177,17 @@ class Upstream:
             ServerUnreachableError: The connection failed (the message names the URL).
             ServerTimeoutError: No reply headers within ``timeout_s``.
         """
-        url = self.base_url + path
+        url, shown = self.base_url + path, self._shown + path
         read = self.config.timeout_s
         timeout = aiohttp.ClientTimeout(total=None, connect=self.config.connect_timeout_s, sock_read=read)
         data = json.dumps(body, ensure_ascii=False).encode()
         try:
             response = await self._open().post(url, data=data, timeout=timeout)
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise ServerTimeoutError(f"{url} did not start answering within {read:g} s") from None
+            raise ServerTimeoutError(f"{shown} did not start answering within {read:g} s") from None
         except aiohttp.ClientError as exc:
-            raise ServerUnreachableError(f"cannot reach {url}: {_describe(exc)}") from None
-        return UpstreamStream(response, self.kind, url, read)
+            raise ServerUnreachableError(f"cannot reach {shown}: {_describe(exc)}") from None
+        return UpstreamStream(response, self.kind, shown, read)
 
     async def raw(
         self, method: str, path: str, body: bytes, headers: Mapping[str, str]
@@ -195,7 +198,7 @@ class Upstream:
             ServerUnreachableError: The connection failed.
             ServerTimeoutError: No reply headers within ``timeout_s``.
         """
-        url = self.base_url + path
+        url, shown = self.base_url + path, self._shown + path
         timeout = aiohttp.ClientTimeout(
             total=None, connect=self.config.connect_timeout_s, sock_read=self.config.timeout_s
         )
@@ -204,10 +207,10 @@ class Upstream:
                 method, url, data=body or None, headers=dict(headers), timeout=timeout
             )
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise ServerTimeoutError(f"{url} did not answer within {self.config.timeout_s:g} s") from None
+            raise ServerTimeoutError(f"{shown} did not answer within {self.config.timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
-            raise ServerUnreachableError(f"cannot reach {url}: {_describe(exc)}") from None
-        return response.status, dict(response.headers), _relay(response, url)
+            raise ServerUnreachableError(f"cannot reach {shown}: {_describe(exc)}") from None
+        return response.status, dict(response.headers), _relay(response, shown)
 
 
 async def _relay(response: aiohttp.ClientResponse, url: str) -> AsyncIterator[bytes]:
@@ -218,6 +221,13 @@ async def _relay(response: aiohttp.ClientResponse, url: str) -> AsyncIterator[by
         raise ServerUnreachableError(f"the reply from {url} broke off") from None
     finally:
         response.release()
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _describe(exc: aiohttp.ClientError) -> str:
