@@ -99,3 +99,16 @@ def test_when_the_upstream_url_holds_credentials_then_upstream_errors_do_not_sho
         assert response.status_code == 502, response.text
         assert "s3cret-pass" not in response.text
         assert "127.0.0.1" in response.text  # still says which server failed
+
+
+def test_when_answers_are_not_masked_then_the_redacted_audit_log_still_has_no_clear_pii(
+    make_gateway: Callable[..., Gw], scripted: ScriptedUpstream
+) -> None:
+    scripted.script.pieces = ["write to ", "bob.jones@example.com", " now"]
+    gw = make_gateway("openai", upstream_url=scripted.url, pii={"enabled": True, "mask_answers": False})
+    response = _post(gw, "/v1/chat/completions", {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]})
+    assert "bob.jones@example.com" in response.text  # the operator let answers through unmasked
+    gw.stop()  # drains the audit writer
+    logged = "".join(path.read_text() for path in gw.audit_dir.glob("audit-*.jsonl"))
+    assert '"answer"' in logged
+    assert "bob.jones@example.com" not in logged

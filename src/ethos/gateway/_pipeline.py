@@ -52,7 +52,12 @@ class Gateway:
         self.upstream = upstream
         self.rate = RateLimiter(config.limits)
         self.concurrency = ConcurrencyLimiter(config.server.max_concurrency)
-        self.recorder = Recorder(config, audit, metrics, log, pii_guard_on=any(g.name == "pii" for g in guards))
+        # The log trusts the guard's redaction only when it covers what the log's own redaction would:
+        # every entity, answers included (else model-written personal data is logged in clear).
+        guard_redacts = config.pii.mask_answers and config.pii.entities is None
+        self.recorder = Recorder(
+            config, audit, metrics, log, pii_guard_on=guard_redacts and any(g.name == "pii" for g in guards)
+        )
         self.metrics = metrics
         self._reverse_aliases = {upstream: public for public, upstream in config.upstream.aliases.items()}
         # spaCy NER takes milliseconds per text: run it in a worker thread so one request's scan does
