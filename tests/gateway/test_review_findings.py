@@ -112,3 +112,40 @@ def test_when_answers_are_not_masked_then_the_redacted_audit_log_still_has_no_cl
     logged = "".join(path.read_text() for path in gw.audit_dir.glob("audit-*.jsonl"))
     assert '"answer"' in logged
     assert "bob.jones@example.com" not in logged
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/chat/completions", {"logprobs": True, "top_logprobs": 2, "messages": [{"role": "user", "content": "hi"}]}),
+    ("/api/chat", {"stream": False, "logprobs": True, "messages": [{"role": "user", "content": "hi"}]}),
+])  # fmt: skip
+@pytest.mark.parametrize("kind", ["openai", "ollama"])
+def test_when_the_pii_guard_is_on_then_log_probs_are_not_asked_of_the_upstream(
+    make_gateway: Callable[..., Gw], scripted: ScriptedUpstream, kind: str, path: str, body: dict[str, Any]
+) -> None:
+    """Log-probs carry token texts: they would reveal what masking removed."""
+    gw = make_gateway(kind, upstream_url=scripted.url, pii={"enabled": True})
+    response = _post(gw, path, {"model": MODEL, **body})
+    assert response.status_code == 200, response.text
+    assert scripted.script.requests
+    assert "logprobs" not in scripted.script.bodies()
+
+
+def test_when_the_pii_guard_is_off_then_log_probs_pass_through(
+    make_gateway: Callable[..., Gw], scripted: ScriptedUpstream
+) -> None:
+    gw = make_gateway("openai", upstream_url=scripted.url)
+    body = {"model": MODEL, "logprobs": True, "messages": [{"role": "user", "content": "hi"}]}
+    assert _post(gw, "/v1/chat/completions", body).status_code == 200
+    assert '"logprobs": true' in scripted.script.bodies()
+
+
+def test_when_an_ollama_generate_carries_token_id_context_then_it_is_refused(
+    make_gateway: Callable[..., Gw], scripted: ScriptedUpstream
+) -> None:
+    """Token ids bypass every text guard, like token-id prompts (which are refused too)."""
+    gw = make_gateway("ollama", upstream_url=scripted.url)
+    body = {"model": MODEL, "prompt": "hi", "stream": False, "context": [1, 2, 3]}
+    response = _post(gw, "/api/generate", body)
+    assert response.status_code == 400
+    assert "context" in response.json()["error"]
+    assert not scripted.script.requests

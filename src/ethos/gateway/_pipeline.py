@@ -62,7 +62,8 @@ class Gateway:
         self._reverse_aliases = {upstream: public for public, upstream in config.upstream.aliases.items()}
         # spaCy NER takes milliseconds per text: run it in a worker thread so one request's scan does
         # not stall every other request on the event loop (patterns alone cost well under 1 ms).
-        self._offload = config.pii.enabled and config.pii.spacy_model is not None
+        self._pii_on = any(guard.name == "pii" for guard in guards)
+        self._offload = self._pii_on and config.pii.spacy_model is not None
 
     # -- the parts every route uses -------------------------------------------------------------
 
@@ -179,8 +180,20 @@ class Gateway:
         return await self._answer(exchange, path, upstream_body)
 
     def _guard_prompt(self, canonical: dict[str, Any], texts: list[str], ctx: GuardContext, exchange: Exchange) -> None:
+        extra = canonical.get("x_ollama")
+        if isinstance(extra, dict) and extra.get("context"):
+            # Token ids cannot be read by any guard (the same reason token-id prompts are refused).
+            raise RequestRefused(
+                "'context' (token ids of an earlier answer) cannot be checked by the gateway's guards; "
+                "send the conversation as /api/chat messages instead",
+                reason="request.unsupported",
+            )
         for guard in self.guards:
             texts = guard.check_prompt(texts, ctx)
+        if self._pii_on and _drop_logprobs(canonical):
+            # Log-probs carry the upstream's token texts: they would show what masking removed and
+            # the placeholders that restoring replaced.
+            ctx.record("pii", "modify", "pii.logprobs_dropped", "log-probs are not returned while the PII guard is on")
         wire.set_prompt_texts(exchange.endpoint, canonical, texts)
         exchange.log_prompt = texts
         if exchange.endpoint in ("chat", "completion"):
@@ -239,6 +252,15 @@ class Gateway:
         self.recorder.finish(exchange)
         body = wire.error_body(exchange.caller, refusal.status, refusal.reason, str(refusal))
         return JSONResponse(body, status_code=refusal.status, headers={**refusal.headers, **self.headers(exchange)})
+
+
+def _drop_logprobs(canonical: dict[str, Any]) -> bool:
+    """Remove log-prob requests; return whether any was asking for them."""
+    asked = [canonical.pop(name, None) for name in ("logprobs", "top_logprobs")]
+    extra = canonical.get("x_ollama")
+    if isinstance(extra, dict):
+        asked += [extra.pop(name, None) for name in ("logprobs", "top_logprobs")]
+    return any(value not in (None, False, 0) for value in asked)
 
 
 def _request_allows_logging(request: Request) -> bool:
