@@ -15,3 +15,14 @@ def test_when_a_metric_is_undefined_then_json_output_says_null_and_stays_strict(
     out = capsys.readouterr().out
     assert "NaN" not in out and "Infinity" not in out
     assert json.loads(out) == {"s_dis": None, "values": [1.5, None], "nested": [{"x": None}]}
+
+
+@pytest.mark.parametrize("which", ["console", "err_console"])
+def test_when_data_holds_an_emoji_shortcode_then_it_is_printed_as_written(which: str) -> None:
+    """A TLS fingerprint like ``18:AB:DD`` once came out as ``18🆎DD``."""
+    from ethos._cli import _output
+
+    target = getattr(_output, which)
+    with target.capture() as captured:
+        target.print("AE:49:18:F0:AB:DD :smile: :thumbs_up:", markup=False)
+    assert captured.get().strip() == "AE:49:18:F0:AB:DD :smile: :thumbs_up:"

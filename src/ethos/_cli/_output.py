@@ -18,8 +18,9 @@ __all__ = ["console", "emit_json", "err", "print_table", "table"]
 
 _UNBOUNDED = 10_000  # columns: "as wide as the table wants"
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: rich would turn ":ab:" in data (a TLS fingerprint, a model tag) into an emoji.
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def err(message: str) -> None:
