@@ -6,6 +6,7 @@ received, so "did personal data reach the upstream?" is read from the upstream's
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -149,3 +150,42 @@ def test_when_an_ollama_generate_carries_token_id_context_then_it_is_refused(
     assert response.status_code == 400
     assert "context" in response.json()["error"]
     assert not scripted.script.requests
+
+
+def _tool_call_upstream(arguments: str, refusal: str) -> Any:
+    """A real OpenAI-compatible upstream whose answer is a tool call (no content) plus a refusal text."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.helpers.servers import AppServer
+
+    async def chat(request: Request) -> JSONResponse:
+        call = {"id": "c1", "type": "function", "function": {"name": "send_mail", "arguments": arguments}}
+        message = {"role": "assistant", "content": None, "tool_calls": [call], "refusal": refusal}
+        return JSONResponse({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": MODEL,
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
+        })  # fmt: skip
+
+    return AppServer(Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])]))
+
+
+def test_when_an_answer_is_a_tool_call_then_its_arguments_are_masked_and_restored_too(
+    make_gateway: Callable[..., Gw],
+) -> None:
+    """Tool-call arguments and refusals are model-written text: the answer guards cover them."""
+    new_email = "bob.jones@example.org"
+    arguments = '{"to": "<EMAIL_ADDRESS_1>", "cc": "' + new_email + '"}'
+    with _tool_call_upstream(arguments, f"I will not write to {new_email}") as upstream:
+        gw = make_gateway("openai", upstream_url=upstream.url, pii={"enabled": True})
+        body = {"model": MODEL, "messages": [{"role": "user", "content": f"Mail {EMAIL} please"}]}
+        response = _post(gw, "/v1/chat/completions", body)
+    assert response.status_code == 200, response.text
+    message = response.json()["choices"][0]["message"]
+    sent = message["tool_calls"][0]["function"]["arguments"]
+    assert EMAIL in sent  # the caller's own value came back
+    assert new_email not in sent and new_email not in message["refusal"]
+    assert json.loads(sent)["to"] == EMAIL  # masking kept the arguments valid JSON

@@ -219,9 +219,13 @@ class Gateway:
 
     def _guard_answer(self, canonical: dict[str, Any], ctx: GuardContext, exchange: Exchange) -> None:
         answers = wire.answer_texts(exchange.endpoint, canonical)
+        side = wire.answer_side_texts(canonical) if exchange.endpoint == "chat" else []
         for guard in self.guards:
             answers = [guard.check_answer(text, ctx) for text in answers]
+            side = [guard.check_answer(text, ctx) for text in side]
         wire.set_answer_texts(exchange.endpoint, canonical, answers)
+        if side:
+            wire.set_answer_side_texts(canonical, side)
         exchange.log_answer = answers[0] if answers else ""
         decorate_response(canonical, exchange.endpoint, ctx, self.config)
 

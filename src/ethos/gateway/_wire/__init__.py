@@ -15,11 +15,13 @@ from typing import Any
 from ethos.gateway._types import Endpoint, Format
 from ethos.gateway._wire import _ollama, _ollama_reply, _openai
 from ethos.gateway._wire._access import (
+    answer_side_texts,
     answer_texts,
     chunk_texts,
     get_max_tokens,
     prepend_system,
     prompt_texts,
+    set_answer_side_texts,
     set_answer_texts,
     set_chunk_text,
     set_max_tokens,
@@ -33,6 +35,7 @@ from ethos.gateway._wire._json import parse_json
 
 __all__ = [
     "StreamEncoder",
+    "answer_side_texts",
     "answer_texts",
     "chunk_texts",
     "decode_models",
@@ -47,6 +50,7 @@ __all__ = [
     "parse_json",
     "prepend_system",
     "prompt_texts",
+    "set_answer_side_texts",
     "set_answer_texts",
     "set_chunk_text",
     "set_max_tokens",

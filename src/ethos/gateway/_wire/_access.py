@@ -170,6 +170,39 @@ def set_answer_texts(endpoint: Endpoint, response: dict[str, Any], texts: list[s
             choice["text"] = text
 
 
+_SIDE_FIELDS = ("refusal", "reasoning_content", "reasoning")
+"""Answer message fields besides ``content`` that carry model-written text."""
+
+
+def _answer_side_slots(response: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+    """Every (container, key) of a non-streamed chat answer holding text other than ``content``."""
+    for choice in response.get("choices") or ():
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            continue
+        for key in _SIDE_FIELDS:
+            if isinstance(message.get(key), str):
+                yield message, key
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                yield function, "arguments"
+
+
+def answer_side_texts(response: dict[str, Any]) -> list[str]:
+    """The model-written texts of a chat answer besides its content: tool-call arguments, refusal, reasoning."""
+    return [container[key] for container, key in _answer_side_slots(response)]
+
+
+def set_answer_side_texts(response: dict[str, Any], texts: list[str]) -> None:
+    """Write back :func:`answer_side_texts`, same order and length."""
+    slots = list(_answer_side_slots(response))
+    if len(slots) != len(texts):
+        raise ValueError(f"expected {len(slots)} answer side texts, got {len(texts)}")
+    for (container, key), text in zip(slots, texts, strict=True):
+        container[key] = text
+
+
 def chunk_texts(chunk: dict[str, Any]) -> list[tuple[int, str, bool]]:
     """``(choice index, text, finished)`` for every choice of a stream chunk."""
     out = []
