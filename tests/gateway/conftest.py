@@ -176,3 +176,4 @@ def scripted(scripted_shared: ScriptedUpstream) -> Iterator[ScriptedUpstream]:
     yield scripted_shared
     scripted_shared.script.requests.clear()
     scripted_shared.script.pieces = ["ok"]
+    scripted_shared.script.deltas = None

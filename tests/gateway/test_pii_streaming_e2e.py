@@ -53,6 +53,7 @@ def script(scripted_shared: ScriptedUpstream) -> Iterator[ScriptedUpstream]:
     scripted_shared.script.requests.clear()
     yield scripted_shared
     scripted_shared.script.requests.clear()
+    scripted_shared.script.deltas = None
 
 
 def stream_frames(gw: Gw, caller: str, completion: bool = False) -> list[str]:
@@ -163,6 +164,128 @@ def test_when_the_openai_client_streams_then_the_joined_deltas_are_guarded(
         )
         pieces = [choice.delta.content or "" for chunk in stream for choice in chunk.choices]
     assert_answer_is_guarded(pieces)
+
+
+# -- tool calls and reasoning: model-written text besides the content ---------------------------
+
+ARGUMENTS = f'{{"to": "{PLACEHOLDER}", "cc": "{NEW_EMAIL}"}}'
+ARG_OFFSETS = sorted({
+    *range(ARGUMENTS.index(PLACEHOLDER), ARGUMENTS.index(PLACEHOLDER) + len(PLACEHOLDER) + 1),
+    *range(ARGUMENTS.index(NEW_EMAIL), ARGUMENTS.index(NEW_EMAIL) + len(NEW_EMAIL) + 1),
+})  # fmt: skip
+THINKING = f"They want mail to {PLACEHOLDER}; copy {NEW_EMAIL} as well."
+THINK_OFFSETS = sorted({
+    *range(THINKING.index(PLACEHOLDER), THINKING.index(PLACEHOLDER) + len(PLACEHOLDER) + 1),
+    *range(THINKING.index(NEW_EMAIL), THINKING.index(NEW_EMAIL) + len(NEW_EMAIL) + 1),
+})  # fmt: skip
+SIDE_CUTS = list(zip(ARG_OFFSETS[::2], THINK_OFFSETS[::2], strict=True))
+"""(where the arguments are cut, where the reasoning is cut): every other offset of each value."""
+
+
+def stream_side_frames(gw: Gw, caller: str) -> tuple[list[str], list[str], list[dict[str, object]]]:
+    """Stream a chat answer; return each frame's raw text, each frame's reasoning, and the tool calls as sent."""
+    path = "/v1/chat/completions" if caller == "openai" else "/api/chat"
+    body = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": PROMPT}]}
+    raw: list[str] = []
+    thinking: list[str] = []
+    calls: dict[int, dict[str, object]] = {}
+    with httpx.stream("POST", gw.url + path, json=body, headers=gw.auth("user"), timeout=20) as response:
+        assert response.status_code == 200, response.read()
+        for line in response.iter_lines():
+            raw.append(line)
+            if caller == "openai":
+                if not line.startswith("data: {"):
+                    continue
+                obj = json.loads(line[len("data: ") :])
+                assert "error" not in obj, obj
+                for choice in obj["choices"]:
+                    delta = choice.get("delta") or {}
+                    thinking.append(delta.get("reasoning") or delta.get("reasoning_content") or "")
+                    for call in delta.get("tool_calls") or ():
+                        whole = calls.setdefault(call["index"], {"name": "", "arguments": ""})
+                        for key in ("name", "arguments"):
+                            whole[key] = str(whole[key]) + ((call.get("function") or {}).get(key) or "")
+            elif line:
+                obj = json.loads(line)
+                assert "error" not in obj, obj
+                message = obj.get("message") or {}
+                thinking.append(message.get("thinking") or "")
+                for call in message.get("tool_calls") or ():
+                    calls[len(calls)] = call["function"]
+    return raw, thinking, [calls[i] for i in sorted(calls)]
+
+
+def assert_side_texts_are_guarded(raw: list[str], thinking: list[str], calls: list[dict[str, object]]) -> None:
+    """No frame shows the new address or half a placeholder; the caller's value is back in the arguments."""
+    for line in raw:
+        assert NEW_EMAIL not in line and "<EMAIL_AD" not in line and "ADDRESS_1>" not in line, line
+    assert len(calls) == 1 and calls[0]["name"] == "send_mail"
+    arguments = calls[0]["arguments"]
+    parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
+    assert isinstance(parsed, dict) and parsed["to"] == CALLER_EMAIL
+    assert "jane" not in json.dumps(parsed) and "example.com" not in json.dumps(parsed)
+    joined = "".join(thinking)
+    assert joined.startswith(f"They want mail to {CALLER_EMAIL}; copy "), joined
+    assert "jane" not in joined and "example.com" not in joined
+
+
+def side_deltas(kind: str, arg_cut: int, think_cut: int) -> list[dict[str, object]]:
+    """The upstream's answer: reasoning in two pieces, then one tool call, in its own wire format.
+
+    OpenAI upstreams stream the call's arguments in fragments (cut at ``arg_cut``); Ollama sends
+    each call whole, with arguments as an object, and its reasoning as ``thinking``.
+    """
+    if kind == "openai":
+        head = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "send_mail", "arguments": ""}}
+        return [
+            {"reasoning_content": THINKING[:think_cut]},
+            {"reasoning_content": THINKING[think_cut:]},
+            {"tool_calls": [head]},
+            {"tool_calls": [{"index": 0, "function": {"arguments": ARGUMENTS[:arg_cut]}}]},
+            {"tool_calls": [{"index": 0, "function": {"arguments": ARGUMENTS[arg_cut:]}}]},
+        ]
+    call = {"function": {"name": "send_mail", "arguments": json.loads(ARGUMENTS)}}
+    return [{"thinking": THINKING[:think_cut]}, {"thinking": THINKING[think_cut:]}, {"tool_calls": [call]}]
+
+
+@pytest.mark.parametrize("caller", ["openai", "ollama"])
+@pytest.mark.parametrize(("arg_cut", "think_cut"), SIDE_CUTS)
+def test_when_tool_calls_and_reasoning_stream_split_at_any_offset_then_values_are_guarded(
+    pii_gw: Gw, script: ScriptedUpstream, caller: str, arg_cut: int, think_cut: int
+) -> None:
+    script.script.deltas = side_deltas(pii_gw.kind, arg_cut, think_cut)
+    assert_side_texts_are_guarded(*stream_side_frames(pii_gw, caller))
+    assert_upstream_saw_no_caller_values(script)
+
+
+def test_when_the_openai_client_streams_a_tool_call_then_its_accumulated_arguments_are_guarded(
+    pii_gw: Gw, script: ScriptedUpstream
+) -> None:
+    script.script.deltas = side_deltas(pii_gw.kind, ARGUMENTS.index(NEW_EMAIL) + 4, THINKING.index(NEW_EMAIL) + 4)
+    with openai.OpenAI(base_url=pii_gw.openai_url, api_key=pii_gw.tokens["user"], max_retries=0) as client:
+        stream = client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": PROMPT}], stream=True
+        )
+        chunks = list(stream)
+    fragments = [call.function.arguments or "" for chunk in chunks for choice in chunk.choices
+                 for call in choice.delta.tool_calls or () if call.function is not None]  # fmt: skip
+    assert json.loads("".join(fragments))["to"] == CALLER_EMAIL
+    assert all(NEW_EMAIL not in fragment for fragment in fragments)
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+def test_when_the_ollama_client_streams_a_tool_call_then_it_reads_whole_guarded_calls_and_thinking(
+    pii_gw: Gw, script: ScriptedUpstream
+) -> None:
+    script.script.deltas = side_deltas(pii_gw.kind, ARGUMENTS.index(PLACEHOLDER) + 5, THINKING.index(NEW_EMAIL) + 4)
+    with closing(ollama.Client(host=pii_gw.url, headers=pii_gw.auth("user"))) as client:
+        chunks = list(client.chat(model=MODEL, messages=[{"role": "user", "content": PROMPT}], stream=True))
+    calls = [call for chunk in chunks for call in chunk.message.tool_calls or ()]
+    assert len(calls) == 1 and calls[0].function.name == "send_mail"
+    assert dict(calls[0].function.arguments)["to"] == CALLER_EMAIL
+    thinking = "".join(chunk.message.thinking or "" for chunk in chunks)
+    assert CALLER_EMAIL in thinking and NEW_EMAIL not in thinking
+    assert chunks[-1].done
 
 
 # -- in front of the tiny model -----------------------------------------------------------------

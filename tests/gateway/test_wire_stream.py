@@ -178,3 +178,90 @@ def test_when_chunk_text_is_set_then_a_missing_delta_content_is_created() -> Non
     text_chunk = {"object": "text_completion", "choices": [{"index": 1, "text": "a", "finish_reason": None}]}
     wire.set_chunk_text(text_chunk, 1, "b")
     assert wire.chunk_texts(text_chunk) == [(1, "b", False)]
+
+
+# -- tool calls, refusals and reasoning in streams ------------------------------------------------
+
+TOOL_SSE = (
+    sse(delta({"role": "assistant", "content": None, "reasoning_content": "The user wants mail."}))
+    + sse(delta({"tool_calls": [{"index": 0, "id": "c0", "type": "function",
+                                 "function": {"name": "send", "arguments": '{"to": "a@'}}]}))  # fmt: skip
+    + sse(delta({"tool_calls": [{"index": 0, "function": {"arguments": 'b.org"}'}}]}))
+    + sse(delta({"tool_calls": [{"index": 1, "id": "c1", "type": "function",
+                                 "function": {"name": "log", "arguments": "{}"}}]}))  # fmt: skip
+    + sse(delta({}, "tool_calls"))
+    + b"data: [DONE]\n\n"
+)
+
+
+def test_when_a_chunk_has_side_texts_then_they_are_listed_by_choice_and_field_and_set_back() -> None:
+    chunks = collect("openai", "chat", [TOOL_SSE])
+    side = [entry for chunk in chunks for entry in wire.chunk_side_texts(chunk)]
+    assert side == [
+        (0, "reasoning_content", "The user wants mail."),
+        (0, "tool_calls.0", '{"to": "a@'),
+        (0, "tool_calls.0", 'b.org"}'),
+        (0, "tool_calls.1", "{}"),
+    ]
+    wire.set_chunk_side_text(chunks[1], 0, "tool_calls.0", "{")
+    assert chunks[1]["choices"][0]["delta"]["tool_calls"][0]["function"] == {"name": "send", "arguments": "{"}
+    # A held-back tail reaches the finish chunk, which had no such field.
+    last = chunks[-1]
+    wire.set_chunk_side_text(last, 0, "tool_calls.1", "")
+    assert last["choices"][0]["delta"] == {}
+    wire.set_chunk_side_text(last, 0, "tool_calls.1", '"}')
+    wire.set_chunk_side_text(last, 0, "refusal", "no")
+    assert last["choices"][0]["delta"] == {
+        "tool_calls": [{"index": 1, "function": {"arguments": '"}'}}],
+        "refusal": "no",
+    }
+    assert wire.chunk_side_texts(last) == [(0, "refusal", "no"), (0, "tool_calls.1", '"}')]
+
+
+def test_when_streamed_tool_call_fragments_go_to_an_ollama_caller_then_each_call_arrives_whole() -> None:
+    chunks = collect("openai", "chat", [TOOL_SSE])
+    encoder = wire.StreamEncoder("ollama", "chat", "public", include_usage=False)
+    lines = [json.loads(line) for line in encode_all(encoder, chunks).splitlines()]
+    assert [line["done"] for line in lines] == [False, False, True]
+    assert lines[0]["message"]["thinking"] == "The user wants mail."
+    assert lines[1]["message"]["tool_calls"] == [
+        {"function": {"name": "send", "arguments": {"to": "a@b.org"}}},
+        {"function": {"name": "log", "arguments": {}}},
+    ]
+
+
+def test_when_ollama_streams_calls_on_separate_lines_then_each_call_gets_its_own_index() -> None:
+    def line(message: dict[str, Any], done: bool = False) -> bytes:
+        body = {"model": "up", "message": {"role": "assistant", "content": "", **message}, "done": done}
+        return json.dumps(body).encode() + b"\n"
+
+    stream = (
+        line({"thinking": "Two calls."})
+        + line({"tool_calls": [{"function": {"name": "a", "arguments": {"x": 1}}}]})
+        + line({"tool_calls": [{"function": {"name": "b", "arguments": {"y": 2}}}]})
+        + line({}, done=True)
+    )
+    chunks = collect("ollama", "chat", [stream])
+    assert chunks[0]["choices"][0]["delta"]["reasoning"] == "Two calls."
+    calls = [call for chunk in chunks for call in (chunk["choices"] or [{}])[0].get("delta", {}).get("tool_calls", [])]
+    assert [(c["index"], c["id"], c["function"]["name"]) for c in calls] == [(0, "call_0", "a"), (1, "call_1", "b")]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "tool_calls"
+    # Back to an Ollama caller: the thinking line, then both calls whole, then the done line.
+    out = [json.loads(x) for x in encode_all(wire.StreamEncoder("ollama", "chat", "p", include_usage=False),
+                                             chunks).splitlines()]  # fmt: skip
+    assert out[0]["message"]["thinking"] == "Two calls."
+    assert [c["function"] for c in out[1]["message"]["tool_calls"]] == [
+        {"name": "a", "arguments": {"x": 1}}, {"name": "b", "arguments": {"y": 2}}]  # fmt: skip
+
+
+def test_when_a_whole_answer_has_reasoning_then_it_travels_as_thinking_and_back() -> None:
+    reply = {"model": "up", "message": {"role": "assistant", "content": "4", "thinking": "2+2"}, "done": True}
+    answer = wire.decode_response("ollama", "chat", reply)
+    assert answer["choices"][0]["message"]["reasoning"] == "2+2"
+    assert wire.encode_response("ollama", "chat", answer, "p")["message"]["thinking"] == "2+2"
+    assert wire.encode_response("openai", "chat", answer, "p")["choices"][0]["message"]["reasoning"] == "2+2"
+    vllm = {"id": "x", "object": "chat.completion", "created": 0, "model": "up",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "4", "reasoning_content": "2+2"}}]}  # fmt: skip
+    out = wire.encode_response("ollama", "chat", wire.decode_response("openai", "chat", vllm), "p")
+    assert out["message"]["thinking"] == "2+2"

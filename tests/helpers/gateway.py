@@ -87,12 +87,16 @@ class Script:
 
     Attributes:
         pieces: The answer's text, one streamed frame per piece (joined when not streaming).
+        deltas: When set, a streamed chat answer sends these instead of ``pieces``, one per frame,
+            as they are: OpenAI ``delta`` objects, or Ollama ``message`` objects (role and empty
+            content added). Its finish reason is ``tool_calls`` when any delta has tool calls.
         requests: ``(path, body)`` of every request, in order.
     """
 
     def __init__(self) -> None:
         """An empty script."""
         self.pieces: list[str] = ["ok"]
+        self.deltas: list[dict[str, Any]] | None = None
         self.requests: list[tuple[str, Any]] = []
 
     def bodies(self) -> str:
@@ -113,9 +117,15 @@ def _openai_frames(script: Script, body: dict[str, Any], chat: bool) -> AsyncIte
     async def frames() -> AsyncIterator[bytes]:
         if chat:
             yield _sse({**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
-        for piece in script.pieces:
-            yield _sse({**head, "choices": [choice(piece, None)]})
-        yield _sse({**head, "choices": [choice(None, "stop")]})
+        if chat and script.deltas is not None:
+            for delta in script.deltas:
+                yield _sse({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+            finish = "tool_calls" if any("tool_calls" in delta for delta in script.deltas) else "stop"
+            yield _sse({**head, "choices": [choice(None, finish)]})
+        else:
+            for piece in script.pieces:
+                yield _sse({**head, "choices": [choice(piece, None)]})
+            yield _sse({**head, "choices": [choice(None, "stop")]})
         yield b"data: [DONE]\n\n"
 
     return frames()
@@ -131,8 +141,13 @@ def _ollama_lines(script: Script, body: dict[str, Any], chat: bool) -> AsyncIter
 
     async def lines() -> AsyncIterator[bytes]:
         base = {"model": body.get("model", MODEL), "created_at": "2026-01-01T00:00:00Z"}
-        for text in script.pieces:
-            yield (json.dumps({**base, **piece(text), "done": False}) + "\n").encode()
+        if chat and script.deltas is not None:
+            for message in script.deltas:
+                line = {**base, "message": {"role": "assistant", "content": "", **message}, "done": False}
+                yield (json.dumps(line) + "\n").encode()
+        else:
+            for text in script.pieces:
+                yield (json.dumps({**base, **piece(text), "done": False}) + "\n").encode()
         final = {**base, **piece(""), "done": True, "done_reason": "stop", "prompt_eval_count": 3, "eval_count": 5}
         yield (json.dumps(final) + "\n").encode()
 

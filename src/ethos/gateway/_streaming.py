@@ -1,7 +1,8 @@
 """Streamed answers: upstream frames in, guarded frames out, in the caller's format, as they come.
 
-Each choice gets its own chain of guard filters. A filter may hold text back (a PII value or a
-placeholder may be incomplete); what it holds is released at the choice's last chunk. Failures after
+Each text of each choice (content, refusal, reasoning, each tool call's arguments) gets its own
+chain of guard filters. A filter may hold text back (a PII value or a placeholder may be
+incomplete); what it holds is released at the choice's last chunk. Failures after
 the first byte cannot change the HTTP status any more, so they become a well-formed in-band error.
 """
 
@@ -24,33 +25,58 @@ if TYPE_CHECKING:
 
 
 class _ChoiceFilters:
-    """The guard filters of every choice of one streamed answer, created on first use."""
+    """The guard filters of every text of one streamed answer, created on first use.
+
+    Each choice's content has a chain of filters, and so has each of its other model-written texts
+    (refusal and reasoning deltas, each tool call's arguments): a value split across two argument
+    fragments is held back like one split across two content deltas.
+    """
 
     def __init__(self, gateway: Gateway, ctx: GuardContext) -> None:
         self._gateway = gateway
         self._ctx = ctx
-        self._chains: dict[int, list[TextFilter]] = {}
+        self._chains: dict[tuple[int, str], list[TextFilter]] = {}
         self.answers: dict[int, list[str]] = {}
 
-    def _chain(self, index: int) -> list[TextFilter]:
-        chain = self._chains.get(index)
+    def _chain(self, index: int, field: str) -> list[TextFilter]:
+        chain = self._chains.get((index, field))
         if chain is None:
             made = (guard.stream_filter(self._ctx) for guard in self._gateway.guards)
-            chain = self._chains[index] = [f for f in made if f is not None]
+            chain = self._chains[(index, field)] = [f for f in made if f is not None]
         return chain
 
-    def apply(self, index: int, text: str, finished: bool) -> str:
-        """Pass one piece of a choice through its chain; flush the chain when the choice ends."""
-        for flt in self._chain(index):
+    def _pass(self, index: int, field: str, text: str, finished: bool) -> str:
+        for flt in self._chain(index, field):
             text = flt.feed(text)
             if finished:
                 text += flt.finish()
+        return text
+
+    def apply(self, index: int, text: str, finished: bool) -> str:
+        """Pass one piece of a choice's content through its chain; flush the chain when the choice ends."""
+        text = self._pass(index, _CONTENT, text, finished)
         self.answers.setdefault(index, []).append(text)
         return text
 
+    def apply_side(self, chunk: dict[str, Any], finishing: set[int]) -> None:
+        """Guard a chat chunk's side texts in place; a finishing choice also gets every held-back tail."""
+        seen = set()
+        for index, field, text in wire.chunk_side_texts(chunk):
+            seen.add((index, field))
+            wire.set_chunk_side_text(chunk, index, field, self._pass(index, field, text, index in finishing))
+        for index, field in list(self._chains):
+            if index in finishing and field != _CONTENT and (index, field) not in seen:
+                rest = self._pass(index, field, "", True)
+                if rest:
+                    wire.set_chunk_side_text(chunk, index, field, rest)
+
     def answer(self, index: int = 0) -> str:
-        """The text sent so far for one choice."""
+        """The content sent so far for one choice."""
         return "".join(self.answers.get(index, ()))
+
+
+_CONTENT = "content"
+"""The chain key of a choice's content (side texts use their field names, see ``wire.chunk_side_texts``)."""
 
 
 class _Cleanup:
@@ -129,11 +155,14 @@ async def _frames(
     try:
         async for chunk in upstream.events(exchange.endpoint):
             exchange.take_usage(chunk.get("usage"))
-            finished_any = False
+            finishing = set()
             for index, text, finished in wire.chunk_texts(chunk):
                 wire.set_chunk_text(chunk, index, filters.apply(index, text, finished))
-                finished_any = finished_any or finished
-            if finished_any and not decorated:
+                if finished:
+                    finishing.add(index)
+            if exchange.endpoint == "chat":
+                filters.apply_side(chunk, finishing)
+            if finishing and not decorated:
                 decorated = True
                 decorate_final_chunk(chunk, exchange.endpoint, ctx, gateway.config, filters.answer())
             frame = encoder.encode(chunk)

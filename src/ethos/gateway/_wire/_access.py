@@ -203,6 +203,66 @@ def set_answer_side_texts(response: dict[str, Any], texts: list[str]) -> None:
         container[key] = text
 
 
+_TOOL_FIELD = "tool_calls."
+"""Prefix of a side field naming one tool call's arguments: ``tool_calls.<index>``."""
+
+
+def chunk_side_texts(chunk: dict[str, Any]) -> list[tuple[int, str, str]]:
+    """``(choice index, field, text)`` for the model-written texts of a chat chunk besides its content.
+
+    ``field`` is ``refusal``, ``reasoning_content`` or ``reasoning`` for those deltas, and
+    ``tool_calls.<index>`` for a fragment of one tool call's arguments (the call's own ``index``).
+    """
+    out: list[tuple[int, str, str]] = []
+    for position, choice in enumerate(chunk.get("choices") or ()):
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        index = choice.get("index", position)
+        out += [(index, key, delta[key]) for key in _SIDE_FIELDS if isinstance(delta.get(key), str)]
+        for place, call in enumerate(delta.get("tool_calls") or ()):
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                out.append((index, f"{_TOOL_FIELD}{_call_index(call, place)}", function["arguments"]))
+    return out
+
+
+def set_chunk_side_text(chunk: dict[str, Any], index: int, field: str, text: str) -> None:
+    """Set one side text (see :func:`chunk_side_texts`) of a choice in a chat chunk.
+
+    A field the chunk lacks is created only for a non-empty ``text``: that is how the tail a guard
+    held back reaches the caller in the choice's last chunk.
+    """
+    for position, choice in enumerate(chunk.get("choices") or ()):
+        if choice.get("index", position) != index:
+            continue
+        delta = choice.get("delta")
+        if not isinstance(delta, dict):
+            delta = choice["delta"] = {}
+        if not field.startswith(_TOOL_FIELD):
+            if text or delta.get(field) is not None:
+                delta[field] = text
+            return
+        call_index = int(field[len(_TOOL_FIELD) :])
+        calls = delta.get("tool_calls")
+        if not isinstance(calls, list):
+            calls = []
+        for place, call in enumerate(calls):
+            if isinstance(call, dict) and _call_index(call, place) == call_index:
+                call.setdefault("function", {})["arguments"] = text
+                return
+        if text:
+            calls.append({"index": call_index, "function": {"arguments": text}})
+            delta["tool_calls"] = calls
+        return
+
+
+def _call_index(call: dict[str, Any], place: int) -> int:
+    """A streamed tool call's ``index``; its place in the list when the upstream gave none (or no integer)."""
+    index = call.get("index")
+    return index if isinstance(index, int) and not isinstance(index, bool) else place
+
+
 def chunk_texts(chunk: dict[str, Any]) -> list[tuple[int, str, bool]]:
     """``(choice index, text, finished)`` for every choice of a stream chunk."""
     out = []

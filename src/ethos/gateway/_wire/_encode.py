@@ -8,7 +8,7 @@ from typing import Any
 from ethos.gateway._types import Endpoint, Format
 from ethos.gateway._wire._errors import error_body
 from ethos.gateway._wire._ollama import now
-from ethos.gateway._wire._ollama_reply import final_counts, native_message
+from ethos.gateway._wire._ollama_reply import final_counts, native_message, reasoning_text
 
 
 def _dumps(obj: Any) -> bytes:
@@ -34,6 +34,7 @@ class StreamEncoder:
         self._model = model
         self._include_usage = include_usage
         self._final: dict[str, Any] | None = None
+        self._calls: dict[int, dict[str, Any]] = {}
         self._done = False
         self.media_type = "text/event-stream" if fmt == "openai" else "application/x-ndjson"
 
@@ -50,8 +51,9 @@ class StreamEncoder:
         if self._done:
             return b""
         self._done = True
+        calls = _dumps(self._calls_line()) + b"\n" if self._calls else b""
         final = self._final if self._final is not None else self._final_line("stop", {})
-        return _dumps(final) + b"\n"
+        return calls + _dumps(final) + b"\n"
 
     def error(self, status: int, reason: str, message: str) -> bytes:
         """An in-band error frame that the official clients raise on."""
@@ -82,24 +84,50 @@ class StreamEncoder:
         line = self._piece(choice)
         frame = _dumps(line) + b"\n" if line is not None else b""
         if choice.get("finish_reason") is not None:
+            if self._calls:
+                frame += _dumps(self._calls_line()) + b"\n"
             reason = "length" if choice["finish_reason"] == "length" else "stop"
             self._final = self._final_line(reason, chunk)
         return frame
 
     def _piece(self, choice: dict[str, Any]) -> dict[str, Any] | None:
-        """One text line (``done: false``), or ``None`` when the choice has no text to send."""
+        """One text line (``done: false``), or ``None`` when the choice has no text to send.
+
+        Tool-call fragments are gathered instead: Ollama sends each call whole, so they go out
+        together in one line before the last (see :meth:`_calls_line`).
+        """
         out: dict[str, Any] = {"model": self._model, "created_at": now()}
         if self._chat:
             delta = choice.get("delta") or {}
-            if not delta.get("content") and not delta.get("tool_calls"):
+            self._gather_calls(delta.get("tool_calls"))
+            if not delta.get("content") and not reasoning_text(delta):
                 return None
-            out["message"] = native_message({**delta, "role": "assistant"})
+            out["message"] = native_message({**delta, "role": "assistant", "tool_calls": None})
         else:
             if not choice.get("text"):
                 return None
             out["response"] = choice["text"]
         out["done"] = False
         return out
+
+    def _gather_calls(self, calls: Any) -> None:
+        """Add OpenAI tool-call fragments (keyed by their ``index``) to the calls gathered so far."""
+        for place, call in enumerate(calls if isinstance(calls, list) else ()):
+            if not isinstance(call, dict):
+                continue
+            index = call.get("index", place)
+            whole = self._calls.setdefault(index if isinstance(index, int) else place, {"name": "", "arguments": ""})
+            function = call.get("function") or {}
+            for key in ("name", "arguments"):  # canonical arguments are JSON text, in pieces or whole
+                if isinstance(function.get(key), str):
+                    whole[key] += function[key]
+
+    def _calls_line(self) -> dict[str, Any]:
+        """The gathered tool calls as one Ollama line (arguments parsed into objects)."""
+        calls = [{"function": self._calls[i]} for i in sorted(self._calls)]
+        self._calls = {}
+        message = native_message({"role": "assistant", "content": "", "tool_calls": calls})
+        return {"model": self._model, "created_at": now(), "message": message, "done": False}
 
     def _final_line(self, reason: str, chunk: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"model": self._model, "created_at": now()}

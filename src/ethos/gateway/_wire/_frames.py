@@ -100,6 +100,7 @@ async def _ndjson(endpoint: Endpoint, chunks: AsyncIterator[bytes]) -> AsyncIter
         "created": 0,
     }
     first = True
+    calls = 0  # tool calls so far: Ollama numbers each line's calls from 0, callers need one index per call
     async for line, ended in _lines(chunks):
         if not line.strip():
             continue
@@ -115,10 +116,11 @@ async def _ndjson(endpoint: Endpoint, chunks: AsyncIterator[bytes]) -> AsyncIter
             raise _in_band(obj)
         if first:
             head.update(created=created(obj), model=obj.get("model", ""))
-        choice = _ollama_choice(endpoint, obj, first)
+        choice = _ollama_choice(endpoint, obj, first, calls)
+        calls += len((choice.get("delta") or {}).get("tool_calls") or ())
         first = False
         if obj.get("done") is True:
-            choice["finish_reason"] = finish_reason(obj.get("done_reason"))
+            choice["finish_reason"] = "tool_calls" if calls else finish_reason(obj.get("done_reason"))
             yield {**head, "choices": [choice]}
             final = {**head, "choices": [], "usage": usage(obj)}
             if extra := stats(obj):
@@ -129,7 +131,7 @@ async def _ndjson(endpoint: Endpoint, chunks: AsyncIterator[bytes]) -> AsyncIter
     raise _early_close()
 
 
-def _ollama_choice(endpoint: Endpoint, obj: dict[str, Any], first: bool) -> dict[str, Any]:
+def _ollama_choice(endpoint: Endpoint, obj: dict[str, Any], first: bool, calls_before: int) -> dict[str, Any]:
     logprobs = {"content": obj["logprobs"]} if isinstance(obj.get("logprobs"), list) else None
     if endpoint == "chat":
         message = obj.get("message")
@@ -139,7 +141,8 @@ def _ollama_choice(endpoint: Endpoint, obj: dict[str, Any], first: bool) -> dict
         if not first:
             delta.pop("role", None)
         if "tool_calls" in delta:
-            delta["tool_calls"] = [{**call, "index": i} for i, call in enumerate(delta["tool_calls"])]
+            numbered = enumerate(delta["tool_calls"], start=calls_before)
+            delta["tool_calls"] = [{**call, "index": i, "id": f"call_{i}"} for i, call in numbered]
         return {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": None}
     if not isinstance(obj.get("response"), str):
         raise MalformedResponseError("the upstream sent a line without response (a string)")

@@ -46,8 +46,10 @@ def decode_response(endpoint: Endpoint, body: Any) -> dict[str, Any]:
 
 
 def canonical_message(message: dict[str, Any]) -> dict[str, Any]:
-    """An Ollama answer message in OpenAI's shape (tool-call arguments as JSON strings)."""
+    """An Ollama answer message in OpenAI's shape: tool-call arguments as JSON text, ``thinking`` as ``reasoning``."""
     out: dict[str, Any] = {"role": message.get("role") or "assistant", "content": message["content"]}
+    if isinstance(message.get("thinking"), str) and message["thinking"]:
+        out["reasoning"] = message["thinking"]  # the name Ollama's own OpenAI layer gives it
     calls = message.get("tool_calls")
     if isinstance(calls, list) and calls:
         out["tool_calls"] = [
@@ -111,14 +113,25 @@ def encode_response(endpoint: Endpoint, canonical: dict[str, Any], model: str) -
 
 
 def native_message(message: dict[str, Any]) -> dict[str, Any]:
-    """An answer message in Ollama's shape (tool-call arguments as objects, annotations kept)."""
+    """An answer message in Ollama's shape: tool-call arguments as objects, reasoning as ``thinking``."""
     out: dict[str, Any] = {"role": message.get("role") or "assistant", "content": message.get("content") or ""}
+    thinking = reasoning_text(message)
+    if thinking:
+        out["thinking"] = thinking
     calls = message.get("tool_calls")
     if isinstance(calls, list) and calls:
         out["tool_calls"] = [native_call(call) for call in calls if isinstance(call, dict)]
     if "annotations" in message:
         out["annotations"] = message["annotations"]
     return out
+
+
+def reasoning_text(message: dict[str, Any]) -> str:
+    """An OpenAI-shaped message's reasoning: ``reasoning`` (Ollama, newer vLLM) or ``reasoning_content``."""
+    for key in ("reasoning", "reasoning_content"):
+        if isinstance(message.get(key), str) and message[key]:
+            return str(message[key])
+    return ""
 
 
 def final_counts(usage: Any, extra: dict[str, Any]) -> dict[str, Any]:
