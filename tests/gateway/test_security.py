@@ -215,6 +215,15 @@ def test_when_the_route_is_unknown_then_404_in_the_callers_format(gw: Gw, path: 
     assert_refused(response, 404, "route.not_found", caller)
 
 
+@pytest.mark.parametrize(("path", "caller"), [("/api/chat/", "ollama"), ("/v1/chat/completions/", "openai")])
+def test_when_a_route_has_a_trailing_slash_then_404_not_a_redirect(
+    gw: Gw, upstream: LoopbackServer, path: str, caller: str
+) -> None:
+    response = httpx.post(gw.url + path, json={"model": MODEL, "messages": []}, follow_redirects=False)
+    assert_refused(response, 404, "route.not_found", caller)
+    assert "location" not in response.headers and upstream.requests == []
+
+
 def test_when_a_route_gets_the_wrong_method_then_405(gw: Gw) -> None:
     response = httpx.get(gw.url + "/v1/chat/completions", headers=gw.auth("user"))
     assert_refused(response, 405, "route.method_not_allowed", "openai")

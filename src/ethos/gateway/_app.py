@@ -133,6 +133,9 @@ def create_app(config: GatewayConfig, *, keys: KeyStore | None = None) -> Starle
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
     )
+    # Starlette would answer "/api/chat/" with a 307 to "/api/chat" before any key is checked: a
+    # gateway answers only its exact routes, and anything else with a 404 in the caller's format.
+    app.router.redirect_slashes = False
     app.state.gateway = gateway
     return app
 
