@@ -189,3 +189,38 @@ def test_when_an_answer_is_a_tool_call_then_its_arguments_are_masked_and_restore
     assert EMAIL in sent  # the caller's own value came back
     assert new_email not in sent and new_email not in message["refusal"]
     assert json.loads(sent)["to"] == EMAIL  # masking kept the arguments valid JSON
+
+
+def _logged_tool_calls(gw: Gw) -> list[Any]:
+    gw.stop()  # drains the audit writer
+    files = sorted(gw.audit_dir.glob("audit-*.jsonl"))
+    lines = [json.loads(line) for path in files for line in path.read_text().splitlines()]
+    return [line["content"].get("tool_calls") for line in lines if line["content"]]
+
+
+@pytest.mark.parametrize("pii", [True, False])
+def test_when_an_answer_is_a_tool_call_then_the_audit_log_keeps_it_redacted(
+    make_gateway: Callable[..., Gw], scripted: ScriptedUpstream, pii: bool
+) -> None:
+    """A tool call is what the model did: the log keeps its name and arguments, without clear personal data."""
+    new_email = "bob.jones@example.org"
+    arguments = '{"to": "<EMAIL_ADDRESS_1>", "cc": "' + new_email + '"}'
+    settings = {"pii": {"enabled": True}} if pii else {}
+    body = {"model": MODEL, "messages": [{"role": "user", "content": f"Mail {EMAIL} please"}]}
+    with _tool_call_upstream(arguments, "") as upstream:
+        gw = make_gateway("openai", upstream_url=upstream.url, **settings)
+        assert _post(gw, "/v1/chat/completions", body).status_code == 200
+    head = {"index": 0, "id": "c1", "type": "function", "function": {"name": "send_mail", "arguments": ""}}
+    scripted.script.deltas = [
+        {"tool_calls": [head]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": arguments[:30]}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": arguments[30:]}}]},
+    ]  # fmt: skip
+    streamed = make_gateway("openai", upstream_url=scripted.url, **settings)
+    assert _post(streamed, "/v1/chat/completions", {**body, "stream": True}).status_code == 200
+    for logged in (_logged_tool_calls(gw), _logged_tool_calls(streamed)):
+        assert len(logged) == 1 and len(logged[0]) == 1
+        assert logged[0][0]["name"] == "send_mail"
+        text = json.dumps(logged)
+        assert new_email not in text and EMAIL not in text
+        assert json.loads(logged[0][0]["arguments"])["to"].startswith("<EMAIL_ADDRESS")

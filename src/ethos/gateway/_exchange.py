@@ -37,6 +37,8 @@ class Exchange:
         ctx: The guards' shared state, once the request was parsed.
         log_prompt: The prompt texts as sent upstream (redacted when the PII guard ran).
         log_answer: The answer as the caller got it.
+        log_tool_calls: The tool calls of the answer's first choice as the caller got them
+            (``{"name", "arguments"}``), when it made any.
     """
 
     route: str
@@ -54,6 +56,7 @@ class Exchange:
     ctx: GuardContext | None = None
     log_prompt: list[str] | None = None
     log_answer: str | None = None
+    log_tool_calls: list[dict[str, str]] | None = None
 
     def elapsed(self) -> float:
         """Seconds since the request arrived."""

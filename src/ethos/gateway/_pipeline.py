@@ -227,6 +227,7 @@ class Gateway:
         if side:
             wire.set_answer_side_texts(canonical, side)
         exchange.log_answer = answers[0] if answers else ""
+        exchange.log_tool_calls = wire.answer_tool_calls(canonical) or None
         decorate_response(canonical, exchange.endpoint, ctx, self.config)
 
     async def timed_request(self, method: str, path: str, body: dict[str, Any] | None, exchange: Exchange) -> Any:

@@ -116,10 +116,14 @@ class Recorder:
         content: dict[str, Any] = {"prompt": list(exchange.log_prompt)}
         if exchange.log_answer is not None:
             content["answer"] = exchange.log_answer
+        if exchange.log_tool_calls:
+            content["tool_calls"] = [dict(call) for call in exchange.log_tool_calls]
         # Raw values are swapped back for their placeholders here; the unguarded case is redacted
         # by the writer task (see _redact), so no clear-text personal data reaches the disk.
         if ctx.vault:
             content["answer"] = _unrestore(content.get("answer"), ctx.vault)
+            for call in content.get("tool_calls", ()):
+                call["arguments"] = _unrestore(call["arguments"], ctx.vault)
         return content
 
     async def _drain(self) -> None:
@@ -146,12 +150,17 @@ class Recorder:
 
             self._redactor = (cached_analyzer(AnalyzerConfig(spacy_model=None)), Anonymizer())
         analyzer, anonymizer = self._redactor
-        texts = [*content.get("prompt", []), content.get("answer") or ""]
+        prompt = content.get("prompt", [])
+        calls = content.get("tool_calls", [])
+        texts = [*prompt, content.get("answer") or "", *(call["arguments"] for call in calls)]
         spans = analyzer.scan(texts)
         redacted = [str(anonymizer.rewrite(text, found)) for text, found in zip(texts, spans, strict=True)]
-        out: dict[str, Any] = {"prompt": redacted[:-1]}
+        out: dict[str, Any] = {"prompt": redacted[: len(prompt)]}
         if "answer" in content:
-            out["answer"] = redacted[-1]
+            out["answer"] = redacted[len(prompt)]
+        if calls:
+            arguments = redacted[len(prompt) + 1 :]
+            out["tool_calls"] = [{**call, "arguments": a} for call, a in zip(calls, arguments, strict=True)]
         return out
 
 

@@ -37,6 +37,7 @@ class _ChoiceFilters:
         self._ctx = ctx
         self._chains: dict[tuple[int, str], list[TextFilter]] = {}
         self.answers: dict[int, list[str]] = {}
+        self._calls: dict[str, dict[str, str]] = {}  # the first choice's tool calls as sent, by field
 
     def _chain(self, index: int, field: str) -> list[TextFilter]:
         chain = self._chains.get((index, field))
@@ -63,12 +64,25 @@ class _ChoiceFilters:
         seen = set()
         for index, field, text in wire.chunk_side_texts(chunk):
             seen.add((index, field))
-            wire.set_chunk_side_text(chunk, index, field, self._pass(index, field, text, index in finishing))
+            out = self._pass(index, field, text, index in finishing)
+            wire.set_chunk_side_text(chunk, index, field, out)
+            self._keep_call(index, field, out)
         for index, field in list(self._chains):
             if index in finishing and field != _CONTENT and (index, field) not in seen:
                 rest = self._pass(index, field, "", True)
                 if rest:
                     wire.set_chunk_side_text(chunk, index, field, rest)
+                    self._keep_call(index, field, rest)
+        for field, name in wire.chunk_tool_names(chunk):
+            self._calls.setdefault(field, {"name": "", "arguments": ""})["name"] += name
+
+    def _keep_call(self, index: int, field: str, sent: str) -> None:
+        if index == 0 and field.startswith("tool_calls."):
+            self._calls.setdefault(field, {"name": "", "arguments": ""})["arguments"] += sent
+
+    def tool_calls(self) -> list[dict[str, str]]:
+        """The first choice's tool calls as the caller got them, in index order."""
+        return [self._calls[field] for field in sorted(self._calls, key=lambda f: int(f.rsplit(".", 1)[1]))]
 
     def answer(self, index: int = 0) -> str:
         """The content sent so far for one choice."""
@@ -177,4 +191,5 @@ async def _frames(
         yield encoder.error(refusal.status, refusal.reason, str(refusal))
     finally:
         exchange.log_answer = filters.answer()
+        exchange.log_tool_calls = filters.tool_calls() or None
         await cleanup()

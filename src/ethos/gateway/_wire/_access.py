@@ -189,6 +189,20 @@ def _answer_side_slots(response: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
                 yield function, "arguments"
 
 
+def answer_tool_calls(response: dict[str, Any]) -> list[dict[str, str]]:
+    """``{"name", "arguments"}`` of each tool call in the first choice of a chat answer."""
+    choices = response.get("choices") or [{}]
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    out = []
+    for call in (message or {}).get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            name, arguments = function.get("name"), function.get("arguments")
+            out.append({"name": name if isinstance(name, str) else "",
+                        "arguments": arguments if isinstance(arguments, str) else ""})  # fmt: skip
+    return out
+
+
 def answer_side_texts(response: dict[str, Any]) -> list[str]:
     """The model-written texts of a chat answer besides its content: tool-call arguments, refusal, reasoning."""
     return [container[key] for container, key in _answer_side_slots(response)]
@@ -224,6 +238,20 @@ def chunk_side_texts(chunk: dict[str, Any]) -> list[tuple[int, str, str]]:
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict) and isinstance(function.get("arguments"), str):
                 out.append((index, f"{_TOOL_FIELD}{_call_index(call, place)}", function["arguments"]))
+    return out
+
+
+def chunk_tool_names(chunk: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(field, name piece)`` of the tool calls in a chat chunk's first choice (see :func:`chunk_side_texts`)."""
+    out: list[tuple[str, str]] = []
+    for position, choice in enumerate(chunk.get("choices") or ()):
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if choice.get("index", position) != 0 or not isinstance(delta, dict):
+            continue
+        for place, call in enumerate(delta.get("tool_calls") or ()):
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("name"), str):
+                out.append((f"{_TOOL_FIELD}{_call_index(call, place)}", function["name"]))
     return out
 
 
