@@ -246,7 +246,7 @@ def chunk_tool_names(chunk: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for position, choice in enumerate(chunk.get("choices") or ()):
         delta = choice.get("delta") if isinstance(choice, dict) else None
-        if choice.get("index", position) != 0 or not isinstance(delta, dict):
+        if not isinstance(delta, dict) or choice.get("index", position) != 0:
             continue
         for place, call in enumerate(delta.get("tool_calls") or ()):
             function = call.get("function") if isinstance(call, dict) else None
