@@ -10,6 +10,7 @@ costs about 0.9 ms of client CPU per request and would be the bottleneck itself.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -52,11 +53,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-async def _one(session: aiohttp.ClientSession, url: str, body: bytes, stream: bool, sample: Sample | None) -> None:
+REQUEST_MARK = b"#REQ#"
+"""Replaced in a request body by the request's number, so that no two requests send the same text."""
+
+
+async def _one(session: aiohttp.ClientSession, url: str, body: Callable[[], bytes], stream: bool,
+               sample: Sample | None) -> None:  # fmt: skip
     began = time.perf_counter()
     first: float | None = None
     try:
-        async with session.post(url, data=body) as response:
+        async with session.post(url, data=body()) as response:
             if stream:
                 tail = b""
                 async for chunk in response.content.iter_any():
@@ -107,7 +113,7 @@ async def run_load(  # noqa: PLR0913 (keyword-only load shape)
     Args:
         url: The endpoint.
         headers: Sent with every request (content type, authorization).
-        body: The JSON request body.
+        body: The JSON request body; each :data:`REQUEST_MARK` in it becomes the request's number.
         concurrency: Workers, and the session's connection limit.
         n: Counted requests (fewer when ``max_s`` runs out first: ``Sample.sent`` says how many).
         warmup: Requests sent first and not counted.
@@ -123,7 +129,13 @@ async def run_load(  # noqa: PLR0913 (keyword-only load shape)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     sample = Sample()
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
-        send = partial(_one, session, url, body, stream)
+        numbers = itertools.count(1)
+        parts = body.split(REQUEST_MARK)
+
+        def numbered() -> bytes:
+            return str(next(numbers)).encode().join(parts)
+
+        send = partial(_one, session, url, numbered if len(parts) > 1 else lambda: body, stream)
         await _drive(send, concurrency, warmup, None)
         if mark is not None:
             mark("start")

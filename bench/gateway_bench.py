@@ -15,7 +15,8 @@ first byte), non-counted warm-up first. The repetitions are interleaved (direct,
 direct, ...) and the median of each value is reported. "Added" is the path minus direct in the same
 case; "CPU ms/req" is user+sys of the gateway's process tree (from /proc) over the counted requests;
 "other cores" is CPU used meanwhile by processes that are not this benchmark's (the machine may be
-shared). The prompt carries a name, an e-mail address and a phone number; the answer an e-mail address.
+shared). The prompt carries a name, an e-mail address, a phone number and the request's number (every user
+message differs, so the PII guard's prompt cache serves only the fixed system prompt); the answer an e-mail address.
 Method: ../shared/reference/baseline-gateway.md. Run::
 
     python bench/gateway_bench.py [--quick] [--repeat 3] [--with-litellm | --litellm-python PATH]
@@ -56,7 +57,9 @@ from _gateway_peers import (
 )
 from _loadgen import Sample, machine_busy_s, percentile, run_load, tree_cpu_s
 
-PROMPT = "Hi, I am Maria Keller (maria.keller@example.com, +1 415 555 0134). Please say hello."
+# "#REQ#" becomes each request's number: every user message differs, as in real traffic, so no
+# prompt cache can serve it (the system prompt is the same every time, as it is in real apps).
+PROMPT = "Hi, I am Maria Keller (maria.keller@example.com, +1 415 555 0134). Please say hello (request #REQ#)."
 BODY = {"model": "bench", "max_tokens": 32, "messages": [
     {"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": PROMPT}]}  # fmt: skip
 TARGETS = {"ethos": 2.0, "ethos no-audit": 2.0, "ethos pii": 10.0, "ethos pii+ner": 10.0}  # added p50 ms at C=1

@@ -92,6 +92,9 @@ class PiiConfig(_Section):
     answer_operator: Literal["mask", "placeholder", "redact"] = "mask"
     # Streamed answers are held back at most this many characters while a value may be incomplete.
     stream_holdback: int = Field(default=64, ge=16, le=4096)
+    # Prompt texts scanned lately are not scanned again (a chat resends its system prompt and its
+    # whole history every turn); entries hold a digest and offsets, never text. 0 turns it off.
+    prompt_cache: int = Field(default=4096, ge=0, le=1_000_000)
 
 
 class RuleConfig(_Section):

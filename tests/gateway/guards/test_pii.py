@@ -136,3 +136,51 @@ def test_when_the_analyzer_raises_on_an_answer_then_nothing_is_released(broken_a
         for piece in [f"Mail {EMAIL} ", "and a long tail of harmless words " * 4]:
             assert EMAIL not in flt.feed(piece)
         flt.finish()
+
+
+class CountingRecognizer(Recognizer):
+    """A real recognizer that finds nothing and counts the texts it was asked about."""
+
+    name = "gateway_test_counting"
+    entities = frozenset({"GATEWAY_TEST_COUNT"})
+    seen: list[str] = []
+
+    def find(self, texts: Sequence[str]) -> list[list[Span]]:
+        CountingRecognizer.seen.extend(texts)
+        return [[] for _ in texts]
+
+
+@pytest.fixture
+def counting_analyzer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Analyzer]:
+    recognizer_registry.names()
+    monkeypatch.setitem(recognizer_registry._items, CountingRecognizer.name, CountingRecognizer)
+    CountingRecognizer.seen = []
+    yield Analyzer(AnalyzerConfig(spacy_model=None)).load()
+
+
+def test_when_a_chat_resends_its_history_then_only_new_prompt_texts_are_scanned(counting_analyzer: Analyzer) -> None:
+    guard = PiiGuard(PiiConfig(enabled=True), analyzer=counting_analyzer)
+    system, first = "You are a helpful assistant.", f"Mail {EMAIL} please"
+    turn_1 = guard.check_prompt([system, first], make_ctx())
+    turn_2_ctx = make_ctx()
+    turn_2 = guard.check_prompt([system, first, "Sent.", f"Now call {PHONE}"], turn_2_ctx)
+    assert CountingRecognizer.seen == [system, first, "Sent.", f"Now call {PHONE}"]  # nothing scanned twice
+    assert turn_2[:2] == turn_1 == [system, "Mail <EMAIL_ADDRESS_1> please"]
+    assert turn_2[3] == "Now call <PHONE_NUMBER_1>"
+    assert turn_2_ctx.vault == {"<EMAIL_ADDRESS_1>": EMAIL, "<PHONE_NUMBER_1>": PHONE}
+
+
+def test_when_the_prompt_cache_is_off_then_every_text_is_scanned_every_time(counting_analyzer: Analyzer) -> None:
+    guard = PiiGuard(PiiConfig(enabled=True, prompt_cache=0), analyzer=counting_analyzer)
+    for _ in range(2):
+        guard.check_prompt(["same text"], make_ctx())
+    assert CountingRecognizer.seen == ["same text", "same text"]
+
+
+def test_when_the_prompt_cache_is_full_then_the_least_recently_used_text_is_scanned_again(
+    counting_analyzer: Analyzer,
+) -> None:
+    guard = PiiGuard(PiiConfig(enabled=True, prompt_cache=2), analyzer=counting_analyzer)
+    for text in ["a", "b", "a", "c", "b", "a"]:  # "b" falls out when "c" comes, then "a" when "b" comes back
+        guard.check_prompt([text], make_ctx())
+    assert CountingRecognizer.seen == ["a", "b", "c", "b", "a"]

@@ -20,8 +20,10 @@ text leaves: neither the prompt (to the upstream) nor the answer (to the caller)
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -58,6 +60,7 @@ class PiiGuard:
         """Store the settings; :meth:`load` builds the analyzer."""
         self.config = config
         self._analyzer = analyzer
+        self._cache = _SpanCache(config.prompt_cache) if config.prompt_cache else None
 
     def load(self) -> PiiGuard:
         """Build and load the analyzer once (compiles patterns, loads spaCy when configured)."""
@@ -81,7 +84,7 @@ class PiiGuard:
 
     def check_prompt(self, texts: list[str], ctx: GuardContext) -> list[str]:
         """Replace each value with its placeholder; fill ``ctx.vault`` and ``ctx.redactions``."""
-        found = self._scan(texts)
+        found = self._scan_prompt(texts)
         numbering = _Numbering(taken={m.group(0) for t in texts for m in PLACEHOLDER.finditer(t)} | set(ctx.vault))
         for placeholder, value in ctx.vault.items():
             numbering.remember(placeholder, value)
@@ -121,6 +124,20 @@ class PiiGuard:
         return WindowFilter(rewriter.find, rewriter.emit, holdback=self.config.stream_holdback,
                             on_finish=rewriter.record)
 
+    def _scan_prompt(self, texts: Sequence[str]) -> list[list[Span]]:
+        """:meth:`_scan`, skipping texts scanned lately (a chat resends its system prompt and history)."""
+        cache = self._cache
+        if cache is None:
+            return self._scan(texts)
+        keys = [_digest(text) for text in texts]
+        found: list[list[Span] | None] = [cache.get(key) for key in keys]
+        missing = [i for i, spans in enumerate(found) if spans is None]
+        if missing:
+            for i, spans in zip(missing, self._scan([texts[i] for i in missing]), strict=True):
+                found[i] = spans
+                cache.put(keys[i], spans)
+        return [spans or [] for spans in found]
+
     def _scan(self, texts: Sequence[str]) -> list[list[Span]]:
         """One analyzer call for all texts; any failure refuses the request (fail closed)."""
         analyzer = self._loaded()
@@ -128,6 +145,37 @@ class PiiGuard:
             return analyzer.scan(list(texts))
         except Exception as exc:  # fail closed: whatever broke, nothing unchecked goes out
             raise RequestRefused(_REFUSAL, reason="pii.unavailable", status=503) from exc
+
+
+class _SpanCache:
+    """What the analyzer found in recent prompt texts, by a digest of the text (never the text).
+
+    Spans are offsets and entity types, so the cache holds no personal data; it is bounded (least
+    recently used out) and shared by the threads that run the guard.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[bytes, list[Span]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> list[Span] | None:
+        with self._lock:
+            spans = self._items.get(key)
+            if spans is not None:
+                self._items.move_to_end(key)
+            return spans
+
+    def put(self, key: bytes, spans: list[Span]) -> None:
+        with self._lock:
+            self._items[key] = spans
+            self._items.move_to_end(key)
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class _Numbering:
