@@ -56,6 +56,10 @@ def percentile(values: list[float], q: float) -> float:
 REQUEST_MARK = b"#REQ#"
 """Replaced in a request body by the request's number, so that no two requests send the same text."""
 
+_REQUEST_NUMBERS = itertools.count(1)
+"""One sequence for the whole process: numbers never repeat across cases, paths or repetitions
+(a gateway serves several cases, and a prompt cache would otherwise see the same texts again)."""
+
 
 async def _one(session: aiohttp.ClientSession, url: str, body: Callable[[], bytes], stream: bool,
                sample: Sample | None) -> None:  # fmt: skip
@@ -129,11 +133,10 @@ async def run_load(  # noqa: PLR0913 (keyword-only load shape)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     sample = Sample()
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
-        numbers = itertools.count(1)
         parts = body.split(REQUEST_MARK)
 
         def numbered() -> bytes:
-            return str(next(numbers)).encode().join(parts)
+            return str(next(_REQUEST_NUMBERS)).encode().join(parts)
 
         send = partial(_one, session, url, numbered if len(parts) > 1 else lambda: body, stream)
         await _drive(send, concurrency, warmup, None)
