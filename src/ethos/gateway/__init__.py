@@ -12,8 +12,15 @@ Names are imported on first use, so ``import ethos.gateway`` stays cheap for the
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+from ethos._util.lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from ethos.gateway._app import create_app
+    from ethos.gateway._auditlog import AuditLog, read_log, verify_log
+    from ethos.gateway._config import GatewayConfig, load_config
+    from ethos.gateway._keys import ApiKey, KeyStore
 
 __all__ = [
     "ApiKey",
@@ -38,11 +45,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use (PEP 562)."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'ethos.gateway' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _HOMES)
