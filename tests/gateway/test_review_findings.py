@@ -55,6 +55,15 @@ _LEAKY_OPENAI_BODIES: dict[str, dict[str, Any]] = {
     "an assistant's refusal field": {
         "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x", "refusal": EMAIL}]
     },
+    "an assistant's reasoning_content": {
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "x", "reasoning_content": EMAIL},
+        ]
+    },
+    "an assistant's reasoning": {
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x", "reasoning": EMAIL}]
+    },
     "the user field": {"user": EMAIL, "messages": [{"role": "user", "content": "hi"}]},
     "a predicted output": {
         "prediction": {"type": "content", "content": EMAIL},

@@ -41,15 +41,34 @@ def _slots(endpoint: Endpoint, canonical: dict[str, Any]) -> Iterator[tuple[Any,
         yield from ((extra, key) for key in _X_OLLAMA_TEXTS if isinstance(extra.get(key), str))
 
 
+_SIDE_FIELDS = ("refusal", "reasoning_content", "reasoning", "thinking")
+"""Message fields besides ``content`` that hold model-written text: a refusal and reasoning (OpenAI
+servers name it ``reasoning_content`` or ``reasoning``, Ollama ``thinking``)."""
+
+
 def _message_slots(message: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     yield from _content_slots(message)
-    for key in ("refusal", "thinking"):  # an assistant's earlier refusal; Ollama's reasoning text
-        if isinstance(message.get(key), str):
-            yield message, key
-    for call in message.get("tool_calls") or ():
+    yield from _side_slots(message)
+
+
+def _side_slots(message: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+    """(container, key) of a message's side texts (:data:`_SIDE_FIELDS`) and tool-call arguments."""
+    yield from ((message, key) for key in _SIDE_FIELDS if isinstance(message.get(key), str))
+    yield from _argument_slots(message)
+
+
+def _tool_functions(message: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(index, function object)`` of each tool call in a message or a stream delta."""
+    for place, call in enumerate(message.get("tool_calls") or ()):
         function = call.get("function") if isinstance(call, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-            yield function, "arguments"
+        if isinstance(function, dict):
+            yield _call_index(call, place), function
+
+
+def _argument_slots(message: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+    """(function object, ``"arguments"``) of each tool call whose arguments are JSON text."""
+    yield from ((function, "arguments") for _, function in _tool_functions(message)
+                if isinstance(function.get("arguments"), str))  # fmt: skip
 
 
 def _content_slots(holder: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
@@ -68,9 +87,10 @@ def _content_slots(holder: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
 def prompt_texts(endpoint: Endpoint, canonical: dict[str, Any]) -> list[str]:
     """Every caller text of a canonical request that reaches the upstream, in a fixed order.
 
-    Chat: each message's content (text and refusal parts one by one), refusal, thinking and tool-call
-    arguments; completion: the prompt(s) and suffix; chat and completion: ``user`` and the predicted
-    output; embedding: the input(s); then Ollama's ``system``/``template``/``suffix``.
+    Chat: each message's content (text and refusal parts one by one), refusal, reasoning
+    (``reasoning_content``, ``reasoning``, ``thinking``) and tool-call arguments; completion: the
+    prompt(s) and suffix; chat and completion: ``user`` and the predicted output; embedding: the
+    input(s); then Ollama's ``system``/``template``/``suffix``.
     """
     return [container[key] for container, key in _slots(endpoint, canonical)]
 
@@ -170,23 +190,12 @@ def set_answer_texts(endpoint: Endpoint, response: dict[str, Any], texts: list[s
             choice["text"] = text
 
 
-_SIDE_FIELDS = ("refusal", "reasoning_content", "reasoning")
-"""Answer message fields besides ``content`` that carry model-written text."""
-
-
 def _answer_side_slots(response: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     """Every (container, key) of a non-streamed chat answer holding text other than ``content``."""
     for choice in response.get("choices") or ():
         message = choice.get("message") if isinstance(choice, dict) else None
-        if not isinstance(message, dict):
-            continue
-        for key in _SIDE_FIELDS:
-            if isinstance(message.get(key), str):
-                yield message, key
-        for call in message.get("tool_calls") or ():
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                yield function, "arguments"
+        if isinstance(message, dict):
+            yield from _side_slots(message)
 
 
 def answer_tool_calls(response: dict[str, Any]) -> list[dict[str, str]]:
@@ -194,12 +203,10 @@ def answer_tool_calls(response: dict[str, Any]) -> list[dict[str, str]]:
     choices = response.get("choices") or [{}]
     message = choices[0].get("message") if isinstance(choices[0], dict) else None
     out = []
-    for call in (message or {}).get("tool_calls") or ():
-        function = call.get("function") if isinstance(call, dict) else None
-        if isinstance(function, dict):
-            name, arguments = function.get("name"), function.get("arguments")
-            out.append({"name": name if isinstance(name, str) else "",
-                        "arguments": arguments if isinstance(arguments, str) else ""})  # fmt: skip
+    for _, function in _tool_functions(message or {}):
+        name, arguments = function.get("name"), function.get("arguments")
+        out.append({"name": name if isinstance(name, str) else "",
+                    "arguments": arguments if isinstance(arguments, str) else ""})  # fmt: skip
     return out
 
 
@@ -234,10 +241,8 @@ def chunk_side_texts(chunk: dict[str, Any]) -> list[tuple[int, str, str]]:
             continue
         index = choice.get("index", position)
         out += [(index, key, delta[key]) for key in _SIDE_FIELDS if isinstance(delta.get(key), str)]
-        for place, call in enumerate(delta.get("tool_calls") or ()):
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                out.append((index, f"{_TOOL_FIELD}{_call_index(call, place)}", function["arguments"]))
+        out += [(index, f"{_TOOL_FIELD}{i}", function["arguments"]) for i, function in _tool_functions(delta)
+                if isinstance(function.get("arguments"), str)]  # fmt: skip
     return out
 
 
@@ -248,10 +253,8 @@ def chunk_tool_names(chunk: dict[str, Any]) -> list[tuple[str, str]]:
         delta = choice.get("delta") if isinstance(choice, dict) else None
         if not isinstance(delta, dict) or choice.get("index", position) != 0:
             continue
-        for place, call in enumerate(delta.get("tool_calls") or ()):
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict) and isinstance(function.get("name"), str):
-                out.append((f"{_TOOL_FIELD}{_call_index(call, place)}", function["name"]))
+        out += [(f"{_TOOL_FIELD}{i}", function["name"]) for i, function in _tool_functions(delta)
+                if isinstance(function.get("name"), str)]  # fmt: skip
     return out
 
 
