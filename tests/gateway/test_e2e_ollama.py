@@ -50,14 +50,20 @@ def test_when_chat_goes_through_the_gateway_then_the_answer_equals_the_upstreams
     assert got.done_reason == expected.done_reason
 
 
-def test_when_chat_streams_through_the_gateway_then_the_joined_pieces_equal_the_upstreams_answer(
-    client: ollama.Client, direct: ollama.Client
+@pytest.mark.parametrize("route", ["chat", "generate"])
+def test_when_an_answer_streams_through_the_gateway_then_the_joined_pieces_equal_the_upstreams_answer(
+    client: ollama.Client, direct: ollama.Client, route: str
 ) -> None:
-    expected = direct.chat(model=MODEL, messages=MESSAGES, options=OPTIONS)
-    parts = list(client.chat(model=MODEL, messages=MESSAGES, options=OPTIONS, stream=True))
-    pieces = [part.message.content or "" for part in parts]
-    assert "".join(pieces) == expected.message.content
-    assert len([p for p in pieces if p]) > 1
+    if route == "chat":
+        expected = direct.chat(model=MODEL, messages=MESSAGES, options=OPTIONS).message.content
+        parts = list(client.chat(model=MODEL, messages=MESSAGES, options=OPTIONS, stream=True))
+        pieces = [part.message.content or "" for part in parts]
+    else:
+        expected = direct.generate(model=MODEL, prompt=PROMPT, options=OPTIONS).response
+        parts = list(client.generate(model=MODEL, prompt=PROMPT, options=OPTIONS, stream=True))
+        pieces = [part.response or "" for part in parts]
+    assert "".join(pieces) == expected
+    assert len([p for p in pieces if p]) > 1  # streamed piece by piece, not buffered into one frame
     assert [part.done for part in parts].count(True) == 1
     assert parts[-1].done is True
     assert parts[-1].eval_count
@@ -79,15 +85,6 @@ def test_when_a_raw_generate_goes_through_the_gateway_then_the_text_equals_the_u
     expected = direct.generate(model=MODEL, prompt=PROMPT, options=OPTIONS, raw=True)
     got = client.generate(model=MODEL, prompt=PROMPT, options=OPTIONS, raw=True)
     assert got.response == expected.response
-
-
-def test_when_generate_streams_through_the_gateway_then_the_joined_text_equals_the_upstreams(
-    client: ollama.Client, direct: ollama.Client
-) -> None:
-    expected = direct.generate(model=MODEL, prompt=PROMPT, options=OPTIONS)
-    parts = list(client.generate(model=MODEL, prompt=PROMPT, options=OPTIONS, stream=True))
-    assert "".join(part.response for part in parts) == expected.response
-    assert parts[-1].done is True
 
 
 def test_when_embed_goes_through_the_gateway_then_the_vectors_equal_the_upstreams(

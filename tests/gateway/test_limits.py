@@ -262,7 +262,7 @@ def test_when_a_slot_is_released_twice_then_it_counts_once() -> None:
         assert gate.in_flight == 1
 
 
-def test_when_a_streamed_answer_is_abandoned_then_its_slot_is_given_back() -> None:
+def test_when_a_generator_holding_a_slot_is_closed_early_then_the_slot_is_given_back() -> None:
     gate = ConcurrencyLimiter(1)
     k = key()
 

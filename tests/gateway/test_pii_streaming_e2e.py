@@ -47,15 +47,6 @@ def pii_gw(
     gw.stop()
 
 
-@pytest.fixture
-def script(scripted_shared: ScriptedUpstream) -> Iterator[ScriptedUpstream]:
-    """The scripted upstream with an empty request log."""
-    scripted_shared.script.requests.clear()
-    yield scripted_shared
-    scripted_shared.script.requests.clear()
-    scripted_shared.script.deltas = None
-
-
 def stream_frames(gw: Gw, caller: str, completion: bool = False) -> list[str]:
     """Send ``PROMPT`` streamed in the caller's format; return the answer text of each frame."""
     if caller == "openai":
@@ -106,10 +97,10 @@ def assert_answer_is_guarded(frames: list[str]) -> None:
         assert fragment not in joined, joined
 
 
-def assert_upstream_saw_no_caller_values(script: ScriptedUpstream) -> None:
+def assert_upstream_saw_no_caller_values(scripted: ScriptedUpstream) -> None:
     """The upstream got the placeholder, never the caller's e-mail or phone number."""
-    sent = script.script.bodies()
-    assert script.script.requests, "the upstream got no request"
+    sent = scripted.script.bodies()
+    assert scripted.script.requests, "the upstream got no request"
     assert CALLER_EMAIL not in sent
     assert CALLER_PHONE not in sent and "555" not in sent
     assert PLACEHOLDER in sent
@@ -118,46 +109,46 @@ def assert_upstream_saw_no_caller_values(script: ScriptedUpstream) -> None:
 @pytest.mark.parametrize("caller", ["openai", "ollama"])
 @pytest.mark.parametrize("offset", OFFSETS)
 def test_when_a_streamed_answer_splits_a_value_at_any_offset_then_the_caller_never_sees_it_in_clear(
-    pii_gw: Gw, script: ScriptedUpstream, caller: str, offset: int
+    pii_gw: Gw, scripted: ScriptedUpstream, caller: str, offset: int
 ) -> None:
-    script.script.pieces = [ANSWER[:offset], ANSWER[offset:]]
+    scripted.script.pieces = [ANSWER[:offset], ANSWER[offset:]]
     frames = stream_frames(pii_gw, caller)
     assert_answer_is_guarded(frames)
-    assert_upstream_saw_no_caller_values(script)
+    assert_upstream_saw_no_caller_values(scripted)
 
 
 @pytest.mark.parametrize("caller", ["openai", "ollama"])
 @pytest.mark.parametrize("completion", [False, True])
 def test_when_the_answer_streams_one_character_per_frame_then_values_are_still_guarded(
-    pii_gw: Gw, script: ScriptedUpstream, caller: str, completion: bool
+    pii_gw: Gw, scripted: ScriptedUpstream, caller: str, completion: bool
 ) -> None:
-    script.script.pieces = list(ANSWER)
+    scripted.script.pieces = list(ANSWER)
     assert_answer_is_guarded(stream_frames(pii_gw, caller, completion))
-    assert_upstream_saw_no_caller_values(script)
+    assert_upstream_saw_no_caller_values(scripted)
 
 
-def test_when_a_value_is_split_in_three_then_it_is_still_guarded(pii_gw: Gw, script: ScriptedUpstream) -> None:
-    script.script.pieces = ["Write to <EMAIL", "_ADDRESS_1> or jane.do", "e@exam", "ple.com", " today"]
+def test_when_a_value_is_split_in_three_then_it_is_still_guarded(pii_gw: Gw, scripted: ScriptedUpstream) -> None:
+    scripted.script.pieces = ["Write to <EMAIL", "_ADDRESS_1> or jane.do", "e@exam", "ple.com", " today"]
     assert_answer_is_guarded(stream_frames(pii_gw, "openai"))
 
 
 def test_when_the_answer_is_not_streamed_then_it_is_guarded_for_both_clients(
-    pii_gw: Gw, script: ScriptedUpstream
+    pii_gw: Gw, scripted: ScriptedUpstream
 ) -> None:
-    script.script.pieces = [ANSWER]
+    scripted.script.pieces = [ANSWER]
     with openai.OpenAI(base_url=pii_gw.openai_url, api_key=pii_gw.tokens["user"], max_retries=0) as client:
         chat = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": PROMPT}])
     assert_answer_is_guarded([chat.choices[0].message.content or ""])
     with closing(ollama.Client(host=pii_gw.url, headers=pii_gw.auth("user"))) as ollama_client:
         reply = ollama_client.generate(model=MODEL, prompt=PROMPT)
     assert_answer_is_guarded([reply.response])
-    assert_upstream_saw_no_caller_values(script)
+    assert_upstream_saw_no_caller_values(scripted)
 
 
 def test_when_the_openai_client_streams_then_the_joined_deltas_are_guarded(
-    pii_gw: Gw, script: ScriptedUpstream
+    pii_gw: Gw, scripted: ScriptedUpstream
 ) -> None:
-    script.script.pieces = ["Write to <EMAIL_AD", "DRESS_1> or jane.do", "e@example.com today"]
+    scripted.script.pieces = ["Write to <EMAIL_AD", "DRESS_1> or jane.do", "e@example.com today"]
     with openai.OpenAI(base_url=pii_gw.openai_url, api_key=pii_gw.tokens["user"], max_retries=0) as client:
         stream = client.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": PROMPT}], stream=True
@@ -251,17 +242,17 @@ def side_deltas(kind: str, arg_cut: int, think_cut: int) -> list[dict[str, objec
 @pytest.mark.parametrize("caller", ["openai", "ollama"])
 @pytest.mark.parametrize(("arg_cut", "think_cut"), SIDE_CUTS)
 def test_when_tool_calls_and_reasoning_stream_split_at_any_offset_then_values_are_guarded(
-    pii_gw: Gw, script: ScriptedUpstream, caller: str, arg_cut: int, think_cut: int
+    pii_gw: Gw, scripted: ScriptedUpstream, caller: str, arg_cut: int, think_cut: int
 ) -> None:
-    script.script.deltas = side_deltas(pii_gw.kind, arg_cut, think_cut)
+    scripted.script.deltas = side_deltas(pii_gw.kind, arg_cut, think_cut)
     assert_side_texts_are_guarded(*stream_side_frames(pii_gw, caller))
-    assert_upstream_saw_no_caller_values(script)
+    assert_upstream_saw_no_caller_values(scripted)
 
 
 def test_when_the_openai_client_streams_a_tool_call_then_its_accumulated_arguments_are_guarded(
-    pii_gw: Gw, script: ScriptedUpstream
+    pii_gw: Gw, scripted: ScriptedUpstream
 ) -> None:
-    script.script.deltas = side_deltas(pii_gw.kind, ARGUMENTS.index(NEW_EMAIL) + 4, THINKING.index(NEW_EMAIL) + 4)
+    scripted.script.deltas = side_deltas(pii_gw.kind, ARGUMENTS.index(NEW_EMAIL) + 4, THINKING.index(NEW_EMAIL) + 4)
     with openai.OpenAI(base_url=pii_gw.openai_url, api_key=pii_gw.tokens["user"], max_retries=0) as client:
         stream = client.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": PROMPT}], stream=True
@@ -275,9 +266,9 @@ def test_when_the_openai_client_streams_a_tool_call_then_its_accumulated_argumen
 
 
 def test_when_the_ollama_client_streams_a_tool_call_then_it_reads_whole_guarded_calls_and_thinking(
-    pii_gw: Gw, script: ScriptedUpstream
+    pii_gw: Gw, scripted: ScriptedUpstream
 ) -> None:
-    script.script.deltas = side_deltas(pii_gw.kind, ARGUMENTS.index(PLACEHOLDER) + 5, THINKING.index(NEW_EMAIL) + 4)
+    scripted.script.deltas = side_deltas(pii_gw.kind, ARGUMENTS.index(PLACEHOLDER) + 5, THINKING.index(NEW_EMAIL) + 4)
     with closing(ollama.Client(host=pii_gw.url, headers=pii_gw.auth("user"))) as client:
         chunks = list(client.chat(model=MODEL, messages=[{"role": "user", "content": PROMPT}], stream=True))
     calls = [call for chunk in chunks for call in chunk.message.tool_calls or ()]
