@@ -211,14 +211,21 @@ def aggregate(runs: Runs, plan: list[Case], names: list[str]) -> list[dict[str, 
     return rows
 
 
-def verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The issue's targets, from the C=1 rows: Ethos's added p50 ≤ 2 ms (guards off), ≤ 10 ms (PII), < LiteLLM's."""
+def verdicts(rows: list[dict[str, Any]], *, ethos_expected: bool) -> list[dict[str, Any]]:
+    """The issue's targets, from the C=1 rows: Ethos's added p50 ≤ 2 ms (guards off), ≤ 10 ms (PII), < LiteLLM's.
+
+    When C=1 ran and Ethos was asked for, a variant with no measurement (it did not start, or every
+    request failed) is a failed check, not a silent gap.
+    """
     c1 = {r["path"]: r for r in rows if r["case"] == "C=1"}
     litellm = c1.get("litellm", {}).get("added_p50")
     out = []
     for name, limit in TARGETS.items():
         added = c1.get(name, {}).get("added_p50")
         if added is None:
+            if ethos_expected and "direct" in c1:
+                out.append({"check": f"{name}: no C=1 measurement (did not start, or every request failed)",
+                            "ok": False})  # fmt: skip
             continue
         clean = c1[name]["errors"] == 0
         out.append({"check": f"{name}: added p50 {added:.2f} ms <= {limit:g} ms", "ok": clean and added <= limit})
@@ -332,14 +339,14 @@ def main() -> None:
     header = {**versions(args, peers), "repetitions": args.repeat, "seconds": round(seconds),
               "load before": " ".join(f"{v:.2f}" for v in load_before),
               "load after": " ".join(f"{v:.2f}" for v in os.getloadavg())}  # fmt: skip
-    checks = verdicts(rows) + [probe_check(p) for p in probes]
+    checks = verdicts(rows, ethos_expected=not args.no_ethos) + [probe_check(p) for p in probes]
     show(header, rows, checks)
     if args.json:
         out = {"header": header, "rows": rows, "verdicts": checks, "probes": probes}
         args.json.write_text(json.dumps(out, indent=2) + "\n")
     if args.markdown:
         args.markdown.write_text(markdown(header, rows, checks))
-    sys.exit(0)
+    sys.exit(0 if all(check["ok"] for check in checks) else 1)
 
 
 if __name__ == "__main__":
