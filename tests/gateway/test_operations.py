@@ -63,6 +63,11 @@ def test_when_requests_are_served_and_refused_then_metrics_count_them_by_route_s
     assert _metric(after, ok, **route, status="401") == _metric(before, ok, **route, status="401") + 1
     assert "ethos_gateway_request_duration_seconds_bucket" in after
     assert "auth.missing_key" in after
+    # Both answers waited on the upstream once, streamed or not.
+    waited = "ethos_gateway_upstream_duration_seconds_count"
+    streamed = {**body, "stream": True}
+    assert httpx.post(gw.url + "/v1/chat/completions", json=streamed, headers=gw.auth("user")).status_code == 200
+    assert _metric(metrics(), waited, **route) == _metric(before, waited, **route) + 2
 
 
 # -- graceful shutdown ----------------------------------------------------------------------------

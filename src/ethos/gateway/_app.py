@@ -8,6 +8,7 @@ configured.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
@@ -98,7 +99,7 @@ def create_app(config: GatewayConfig, *, keys: KeyStore | None = None) -> Starle
         *(Route(path, partial(_admin, gateway, path), methods=[method]) for path, method in ADMIN_ROUTES),
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/metrics", partial(_metrics, gateway), methods=["GET"]),
-        Route("/openapi.json", partial(_openapi, config), methods=["GET"]),
+        Route("/openapi.json", partial(_openapi, _OpenApiDocument(config)), methods=["GET"]),
     ]
     middleware = []
     if config.server.cors_origins:
@@ -219,10 +220,23 @@ async def _metrics(gateway: Gateway, request: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
-async def _openapi(config: GatewayConfig, request: Request) -> Response:
-    from ethos.gateway._openapi import openapi_document
+class _OpenApiDocument:
+    """``/openapi.json``'s body, built on first request (the config does not change while serving)."""
 
-    return JSONResponse(openapi_document(config))
+    def __init__(self, config: GatewayConfig) -> None:
+        self._config = config
+        self._body: bytes | None = None
+
+    def body(self) -> bytes:
+        if self._body is None:
+            from ethos.gateway._openapi import openapi_document
+
+            self._body = json.dumps(openapi_document(self._config), ensure_ascii=False).encode()
+        return self._body
+
+
+async def _openapi(document: _OpenApiDocument, request: Request) -> Response:
+    return Response(document.body(), media_type="application/json")
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:

@@ -263,8 +263,7 @@ class AuditLog:
 
     def _write_head(self) -> None:
         head = {"seq": self._seq, "hash": self._prev, "file": file_name(self._number), "ts": _now()}
-        with atomic_open(self.directory / HEAD_NAME) as fh:
-            os.fchmod(fh.fileno(), 0o600)
+        with atomic_open(self.directory / HEAD_NAME, perms=0o600) as fh:
             fh.write(canonical_json(head) + "\n")
         self._anchored_seq, self._anchored_at = self._seq, time.monotonic()
 

@@ -8,7 +8,8 @@ work is spent upstream, and the guards before anything leaves the machine.
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -52,17 +53,17 @@ class Gateway:
         self.upstream = upstream
         self.rate = RateLimiter(config.limits)
         self.concurrency = ConcurrencyLimiter(config.server.max_concurrency)
+        self._pii_on = any(guard.name == "pii" for guard in guards)
         # The log trusts the guard's redaction only when it covers what the log's own redaction would:
         # every entity, answers included (else model-written personal data is logged in clear).
-        guard_redacts = config.pii.mask_answers and config.pii.entities is None
+        guard_redacts = self._pii_on and config.pii.mask_answers and config.pii.entities is None
         self.recorder = Recorder(
-            config, audit, metrics, log, pii_guard_on=guard_redacts and any(g.name == "pii" for g in guards)
+            audit, metrics, log, redact_content=config.audit.content == "redacted" and not guard_redacts
         )
         self.metrics = metrics
         self._reverse_aliases = {upstream: public for public, upstream in config.upstream.aliases.items()}
         # spaCy NER takes milliseconds per text: run it in a worker thread so one request's scan does
         # not stall every other request on the event loop (patterns alone cost well under 1 ms).
-        self._pii_on = any(guard.name == "pii" for guard in guards)
         self._offload = self._pii_on and config.pii.spacy_model is not None
 
     # -- the parts every route uses -------------------------------------------------------------
@@ -232,9 +233,15 @@ class Gateway:
 
     async def timed_request(self, method: str, path: str, body: dict[str, Any] | None, exchange: Exchange) -> Any:
         """Call the upstream, adding the wait to the exchange's upstream time."""
+        with self.upstream_timer(exchange):
+            return await self.upstream.request(method, path, body)
+
+    @contextmanager
+    def upstream_timer(self, exchange: Exchange) -> Iterator[None]:
+        """Count the time inside as waiting on the upstream: in the exchange and the upstream histogram."""
         started = exchange.elapsed()
         try:
-            return await self.upstream.request(method, path, body)
+            yield
         finally:
             waited = exchange.elapsed() - started
             exchange.upstream_s += waited

@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 from ethos.gateway._auditlog import AuditLog
-from ethos.gateway._config import GatewayConfig
 from ethos.gateway._exchange import Exchange
 from ethos.gateway._metrics import Metrics
 
@@ -31,19 +30,21 @@ class Recorder:
 
     def __init__(
         self,
-        config: GatewayConfig,
         audit: AuditLog | None,
         metrics: Metrics,
         logger: logging.Logger,
         *,
-        pii_guard_on: bool,
+        redact_content: bool,
     ) -> None:
-        """Keep the sinks; :meth:`start` must run inside the event loop before requests arrive."""
-        self.config = config
+        """Keep the sinks; :meth:`start` must run inside the event loop before requests arrive.
+
+        ``redact_content``: redact logged content here (``[audit] content = "redacted"`` and the PII
+        guard does not already mask every entity in prompts and answers).
+        """
         self.audit = audit
         self.metrics = metrics
         self.log = logger
-        self.pii_guard_on = pii_guard_on
+        self.redact_content = redact_content
         self._queue: asyncio.Queue[dict[str, Any] | None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._redactor: Any = None
@@ -135,7 +136,7 @@ class Recorder:
         if self.audit is None:
             return
         content = entry.get("content")
-        if content is not None and not self.pii_guard_on and self.config.audit.content == "redacted":
+        if content is not None and self.redact_content:
             entry["content"] = self._redact(content)
         try:
             self.audit.append(entry)

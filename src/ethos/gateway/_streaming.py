@@ -143,9 +143,8 @@ async def stream_answer(
     The concurrency slot and rate ticket in ``stack`` are released when the stream ends, not when
     this function returns.
     """
-    started = exchange.elapsed()
-    upstream = await gateway.upstream.stream(path, upstream_body)
-    exchange.upstream_s += exchange.elapsed() - started
+    with gateway.upstream_timer(exchange):  # until the headers: the rest is the caller's stream
+        upstream = await gateway.upstream.stream(path, upstream_body)
     if upstream.status != 200:
         error = await upstream.read_error()
         await upstream.aclose()

@@ -31,12 +31,10 @@ class UpstreamReply:
     Attributes:
         status: The HTTP status.
         body: The parsed JSON body, or the raw text when it is not JSON (``None`` when empty).
-        headers: The reply's headers.
     """
 
     status: int
     body: Any
-    headers: Mapping[str, str]
 
 
 def _parse(raw: bytes) -> Any:
@@ -108,6 +106,11 @@ class Upstream:
         self.config = config
         self.kind: Format = config.kind
         self.base_url = config.url.rstrip("/")
+        # A whole reply must come within timeout_s; a stream may take any time while bytes keep coming.
+        self._whole_timeout = aiohttp.ClientTimeout(total=config.timeout_s, connect=config.connect_timeout_s)
+        self._read_timeout = aiohttp.ClientTimeout(
+            total=None, connect=config.connect_timeout_s, sock_read=config.timeout_s
+        )
         # What error messages (which callers read) call it: never the URL's user:password part.
         self._shown = _without_userinfo(self.base_url)
         self._max_connections = max_connections
@@ -160,11 +163,10 @@ class Upstream:
         """
         url, shown = self.base_url + path, self._shown + path
         data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-        timeout = aiohttp.ClientTimeout(total=self.config.timeout_s, connect=self.config.connect_timeout_s)
         try:
-            async with self._open().request(method, url, data=data, timeout=timeout) as response:
+            async with self._open().request(method, url, data=data, timeout=self._whole_timeout) as response:
                 raw = await response.read()
-                return UpstreamReply(response.status, _parse(raw), response.headers)
+                return UpstreamReply(response.status, _parse(raw))
         except (TimeoutError, aiohttp.ServerTimeoutError):
             raise ServerTimeoutError(f"{shown} did not answer within {self.config.timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
@@ -179,10 +181,9 @@ class Upstream:
         """
         url, shown = self.base_url + path, self._shown + path
         read = self.config.timeout_s
-        timeout = aiohttp.ClientTimeout(total=None, connect=self.config.connect_timeout_s, sock_read=read)
         data = json.dumps(body, ensure_ascii=False).encode()
         try:
-            response = await self._open().post(url, data=data, timeout=timeout)
+            response = await self._open().post(url, data=data, timeout=self._read_timeout)
         except (TimeoutError, aiohttp.ServerTimeoutError):
             raise ServerTimeoutError(f"{shown} did not start answering within {read:g} s") from None
         except aiohttp.ClientError as exc:
@@ -199,12 +200,9 @@ class Upstream:
             ServerTimeoutError: No reply headers within ``timeout_s``.
         """
         url, shown = self.base_url + path, self._shown + path
-        timeout = aiohttp.ClientTimeout(
-            total=None, connect=self.config.connect_timeout_s, sock_read=self.config.timeout_s
-        )
         try:
             response = await self._open().request(
-                method, url, data=body or None, headers=dict(headers), timeout=timeout
+                method, url, data=body or None, headers=dict(headers), timeout=self._read_timeout
             )
         except (TimeoutError, aiohttp.ServerTimeoutError):
             raise ServerTimeoutError(f"{shown} did not answer within {self.config.timeout_s:g} s") from None
