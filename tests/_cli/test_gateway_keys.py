@@ -133,6 +133,8 @@ def test_when_a_config_names_the_store_then_it_is_used_below_env(
     config.write_text('[keys]\npath = "conf-keys.db"\n')
     _create("from-config", "--config", str(config))
     assert [k.name for k in KeyStore(tmp_path / "conf-keys.db").list()] == ["from-config"]
+    _create("from-local")  # ./gateway.toml (the cwd) is read without --config, as serve reads it
+    assert [k.name for k in KeyStore(tmp_path / "conf-keys.db").list()] == ["from-config", "from-local"]
     monkeypatch.setenv("ETHOS_GATEWAY_KEYS", str(tmp_path / "env.db"))
     _create("from-env", "--config", str(config))
     assert [k.name for k in KeyStore(tmp_path / "env.db").list()] == ["from-env"]

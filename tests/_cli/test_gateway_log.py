@@ -72,7 +72,8 @@ def test_when_no_dir_is_given_then_env_beats_config_and_config_beats_the_home_de
     _write(ethos_home / "gateway" / "audit", 1)
     _write(tmp_path / "from-config", 2)
     _write(tmp_path / "from-env", 3)
-    config = tmp_path / "gateway.toml"
+    _write(tmp_path / "from-local", 4)
+    config = tmp_path / "other.toml"
     config.write_text('[audit]\ndir = "from-config"\n', encoding="utf-8")
 
     def entries(*args: str) -> int:
@@ -82,6 +83,11 @@ def test_when_no_dir_is_given_then_env_beats_config_and_config_beats_the_home_de
 
     assert entries() == 1
     assert entries("--config", str(config)) == 2
+    # As for serve: ./gateway.toml when it exists, and ETHOS_GATEWAY_CONFIG.
+    (tmp_path / "gateway.toml").write_text('[audit]\ndir = "from-local"\n', encoding="utf-8")
+    assert entries() == 4
+    monkeypatch.setenv("ETHOS_GATEWAY_CONFIG", str(config))
+    assert entries() == 2
     monkeypatch.setenv("ETHOS_GATEWAY_AUDIT_DIR", str(tmp_path / "from-env"))
     assert entries("--config", str(config)) == 3
     assert entries("--dir", str(tmp_path / "from-config")) == 2

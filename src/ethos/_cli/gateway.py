@@ -16,6 +16,7 @@ import typer
 
 from ethos._cli import gateway_keys, gateway_log
 from ethos._cli._common import JSON_OPTION
+from ethos._cli._gateway_files import CONFIG_OPTION, config_path
 from ethos._cli._output import console, emit_json, err_console
 from ethos.errors import ConfigError
 
@@ -29,9 +30,6 @@ config_app = typer.Typer(help="Check the effective gateway settings, or write a 
 app.add_typer(config_app, name="config", no_args_is_help=True)
 
 _E = "ETHOS_GATEWAY_"
-CONFIG_OPTION = typer.Option(
-    None, "--config", "-c", envvar=f"{_E}CONFIG", help="gateway.toml [default: ./gateway.toml when it exists]."
-)
 
 
 HOST_OPTION = typer.Option(None, "--host", envvar=f"{_E}HOST", help="Address to listen on [127.0.0.1].")
@@ -89,7 +87,7 @@ def serve(  # noqa: PLR0913 - one parameter per command-line option
     # before numpy loads; a value the user exported wins.
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
-    from ethos._cli.gateway_serve import FLAG_KEYS, config_path, resolve
+    from ethos._cli.gateway_serve import FLAG_KEYS, resolve
     from ethos._cli.gateway_serve import serve as run_gateway
     from ethos._util.deps import require
     from ethos.config import load_settings
@@ -123,7 +121,7 @@ def config_check(config: Path | None = CONFIG_OPTION, as_json: bool = JSON_OPTIO
     """Validate gateway.toml (with ETHOS_GATEWAY_* variables on top) and print the effective settings."""
     import os
 
-    from ethos._cli.gateway_serve import config_path, env_overrides
+    from ethos._cli.gateway_serve import env_overrides
     from ethos.gateway import load_config
 
     path = config_path(config)
@@ -174,7 +172,6 @@ def config_init(
 @app.command()
 def openapi(config: Path | None = CONFIG_OPTION) -> None:
     """Print the gateway's OpenAPI document (JSON) for the settings in gateway.toml."""
-    from ethos._cli.gateway_serve import config_path
     from ethos.gateway import load_config
     from ethos.gateway._openapi import openapi_document
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 
 from ethos._cli._common import JSON_OPTION
+from ethos._cli._gateway_files import CONFIG_OPTION, gateway_files
 from ethos._cli._output import console, emit_json, err_console, table
 from ethos.errors import ConfigError
 
@@ -45,7 +46,6 @@ ENDPOINT_OPTION = typer.Option(
     "--endpoint",
     help="What it may call: chat, completion, embedding, models, admin (repeatable; default all but admin).",
 )
-CONFIG_OPTION = typer.Option(None, "--config", help="A gateway.toml whose [keys] path names the key store.")
 
 
 @app.command("create")
@@ -155,18 +155,8 @@ def revoke_cmd(
 
 
 def key_store_path(db: Path | None, config: Path | None) -> Path:
-    """The key store file: ``--db`` (or ``$ETHOS_GATEWAY_KEYS``) > ``--config``'s ``[keys] path`` > the default."""
-    if db is not None:
-        return db.expanduser()
-    if config is not None:
-        from ethos.gateway._config import load_config
-
-        path = load_config(config).keys.path
-        if path is not None:
-            return path.expanduser()
-    from ethos.config import load_settings
-
-    return load_settings().home / "gateway" / "keys.db"
+    """The key store file: ``--db`` (or ``$ETHOS_GATEWAY_KEYS``) > the gateway.toml's ``[keys] path`` > the default."""
+    return db.expanduser() if db is not None else gateway_files(config)[0].expanduser()
 
 
 @contextlib.contextmanager

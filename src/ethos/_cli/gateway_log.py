@@ -16,6 +16,7 @@ import typer
 from rich.markup import escape
 
 from ethos._cli._common import JSON_OPTION
+from ethos._cli._gateway_files import CONFIG_OPTION, gateway_files
 from ethos._cli._output import console, emit_json, err_console, table
 
 app = typer.Typer(help="Verify and read the gateway's hash-chained audit log.", no_args_is_help=True)
@@ -26,30 +27,19 @@ _DIR_OPTION = typer.Option(
     envvar="ETHOS_GATEWAY_AUDIT_DIR",
     help="The audit log folder [env: ETHOS_GATEWAY_AUDIT_DIR; default: [audit] dir, else ETHOS_HOME/gateway/audit].",
 )
-_CONFIG_OPTION = typer.Option(None, "--config", help="gateway.toml whose [audit] dir names the folder.")
 _KEY_OPTION = typer.Option(None, "--key-file", help="The [audit] encrypt_key_file: decrypts logged content.")
 _COLUMNS = ("time", "request id", "key id", "route", "model", "status", "reason", "latency ms")
 
 
 def audit_dir(directory: Path | None, config: Path | None) -> Path:
-    """The log folder: ``--dir`` / env (typer resolves both), ``[audit] dir`` in ``config``, the home default."""
-    if directory is not None:
-        return directory
-    if config is not None:
-        from ethos.gateway._config import load_config
-
-        configured = load_config(config).audit.dir
-        if configured is not None:
-            return configured
-    from ethos.config import load_settings
-
-    return load_settings().home / "gateway" / "audit"
+    """The log folder: ``--dir`` / env (typer resolves both), else gateway.toml's ``[audit] dir``, else the default."""
+    return directory if directory is not None else gateway_files(config)[1]
 
 
 @app.command("verify")
 def verify(
     directory: Path | None = _DIR_OPTION,
-    config: Path | None = _CONFIG_OPTION,
+    config: Path | None = CONFIG_OPTION,
     expect_head: str | None = typer.Option(
         None, "--expect-head", help="A head hash saved elsewhere earlier: fail unless some entry carries it."
     ),
@@ -98,7 +88,7 @@ def tail(
     lines: int = typer.Option(20, "-n", "--lines", min=0, help="How many of the newest entries to show."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new entries until Ctrl-C."),
     directory: Path | None = _DIR_OPTION,
-    config: Path | None = _CONFIG_OPTION,
+    config: Path | None = CONFIG_OPTION,
     key_file: Path | None = _KEY_OPTION,
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object per entry (JSON lines)."),
     poll: float = typer.Option(0.5, "--poll", min=0.05, help="Seconds between checks for new entries (--follow)."),

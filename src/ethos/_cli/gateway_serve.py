@@ -40,14 +40,6 @@ FLAG_KEYS = {
 _WILDCARDS = {"0.0.0.0", "::", ""}  # noqa: S104 - names, not a bind
 
 
-def config_path(given: Path | None) -> Path | None:
-    """``--config`` (or ``ETHOS_GATEWAY_CONFIG``), else ``./gateway.toml`` when it exists, else none."""
-    if given is not None:
-        return given
-    local = Path("gateway.toml")
-    return local if local.is_file() else None
-
-
 def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The dotted overrides that ``ETHOS_GATEWAY_*`` variables give (for ``config check``)."""
     environ = os.environ if environ is None else environ
@@ -133,7 +125,7 @@ def serve(config: GatewayConfig, *, json_logs: bool, announce: Any) -> None:
     import uvicorn
 
     from ethos.gateway import create_app
-    from ethos.gateway._app import default_paths
+    from ethos.gateway._config import default_paths
     from ethos.gateway._logging import configure_logging
 
     logger = configure_logging(config.server.log_level, json=json_logs)

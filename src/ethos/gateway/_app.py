@@ -11,7 +11,6 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from functools import partial
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,7 +23,7 @@ from ethos import __version__
 from ethos.errors import RequestRefused
 from ethos.gateway import _wire as wire
 from ethos.gateway._auditlog import AuditLog
-from ethos.gateway._config import GatewayConfig
+from ethos.gateway._config import GatewayConfig, default_paths
 from ethos.gateway._exchange import Exchange, upstream_failure
 from ethos.gateway._keys import KeyStore
 from ethos.gateway._metrics import Metrics
@@ -54,14 +53,6 @@ ADMIN_ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/ps", "GET"),
 )
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
-
-
-def default_paths(config: GatewayConfig) -> tuple[Path, Path]:
-    """Where the key database and the audit log live when the config does not say."""
-    from ethos.config import load_settings
-
-    home = load_settings().home / "gateway"
-    return (config.keys.path or home / "keys.db", config.audit.dir or home / "audit")
 
 
 def create_app(config: GatewayConfig, *, keys: KeyStore | None = None) -> Starlette:

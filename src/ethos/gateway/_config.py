@@ -366,3 +366,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def default_paths(config: GatewayConfig) -> tuple[Path, Path]:
+    """The key database and the audit folder: ``[keys] path`` / ``[audit] dir``, else under ``ETHOS_HOME/gateway``."""
+    from ethos.config import load_settings
+
+    home = load_settings().home / "gateway"
+    return (config.keys.path or home / "keys.db", config.audit.dir or home / "audit")
