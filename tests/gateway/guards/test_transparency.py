@@ -31,6 +31,13 @@ def test_when_the_disclaimer_goes_in_the_system_prompt_then_chat_and_completion_
     completion = {"prompt": ["a", "b"]}
     apply_disclaimer(completion, "completion", config)
     assert completion["prompt"] == [f"{NOTICE}\n\na", f"{NOTICE}\n\nb"]
+    # An Ollama generate with its own system text: the model reads that first, so the notice goes there.
+    generate = {"prompt": "a", "x_ollama": {"system": "Be brief."}}
+    apply_disclaimer(generate, "completion", config)
+    assert generate == {"prompt": "a", "x_ollama": {"system": f"{NOTICE}\n\nBe brief."}}
+    parts = {"messages": [{"role": "system", "content": [{"type": "text", "text": "Be brief."}]}]}
+    apply_disclaimer(parts, "chat", config)
+    assert parts["messages"][0]["content"] == [{"type": "text", "text": NOTICE}, {"type": "text", "text": "Be brief."}]
     untouched = {"messages": [{"role": "user", "content": "hi"}]}
     apply_disclaimer(untouched, "chat", DisclaimerConfig(text=NOTICE))
     assert untouched == {"messages": [{"role": "user", "content": "hi"}]}

@@ -127,16 +127,17 @@ def system_texts(canonical: dict[str, Any]) -> list[str]:
 def prepend_system(endpoint: Endpoint, canonical: dict[str, Any], text: str) -> None:
     """Put ``text`` before everything the model reads.
 
-    Chat: a first system message, or a prefix to the existing first one. Completion: a prefix to
-    Ollama's ``system`` when there is one, else to the prompt(s).
+    Chat: a prefix to the first system message (string or parts), else a new first system message.
+    Completion: a prefix to Ollama's ``system`` when there is one (the model reads it first), else
+    to the prompt (each prompt of a list).
     """
     if endpoint == "chat":
         messages = canonical.setdefault("messages", [])
-        first = messages[0] if messages else None
-        if first is not None and first.get("role") == "system" and isinstance(first.get("content"), str):
-            first["content"] = f"{text}\n\n{first['content']}" if first["content"] else text
-        else:
-            messages.insert(0, {"role": "system", "content": text})
+        for message in messages:
+            if isinstance(message, dict) and message.get("role") == "system":
+                message["content"] = _prefixed(text, message.get("content"))
+                return
+        messages.insert(0, {"role": "system", "content": text})
         return
     if endpoint != "completion":
         return
@@ -149,6 +150,14 @@ def prepend_system(endpoint: Endpoint, canonical: dict[str, Any], text: str) -> 
         canonical["prompt"] = f"{text}\n\n{prompt}"
     elif isinstance(prompt, list):
         canonical["prompt"] = [f"{text}\n\n{p}" if isinstance(p, str) else p for p in prompt]
+
+
+def _prefixed(text: str, content: Any) -> Any:
+    if isinstance(content, str):
+        return f"{text}\n\n{content}" if content else text
+    if isinstance(content, list):
+        return [{"type": "text", "text": text}, *content]
+    return text
 
 
 def get_max_tokens(canonical: dict[str, Any]) -> int | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ethos.gateway import _wire as wire
 from ethos.gateway._config import DisclaimerConfig, GatewayConfig
 from ethos.gateway._types import Endpoint, GuardContext
 
@@ -28,37 +29,9 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
 def apply_disclaimer(canonical_request: dict[str, Any], endpoint: Endpoint, config: DisclaimerConfig) -> None:
-    """Put the disclaimer in front of the system prompt (chat) or the prompt (completion), when asked.
-
-    Chat: it prefixes the first system message, or becomes a new first system message. Completion:
-    it prefixes the prompt (each prompt of a list).
-    """
-    if not (config.system_prompt and config.text):
-        return
-    text = config.text.strip()
-    if endpoint == "chat":
-        messages = canonical_request.get("messages")
-        if not isinstance(messages, list):
-            return
-        for message in messages:
-            if isinstance(message, dict) and message.get("role") == "system":
-                message["content"] = _prefix(text, message.get("content"))
-                return
-        messages.insert(0, {"role": "system", "content": text})
-    elif endpoint == "completion":
-        prompt = canonical_request.get("prompt")
-        if isinstance(prompt, str):
-            canonical_request["prompt"] = f"{text}\n\n{prompt}"
-        elif isinstance(prompt, list):
-            canonical_request["prompt"] = [f"{text}\n\n{p}" if isinstance(p, str) else p for p in prompt]
-
-
-def _prefix(text: str, content: Any) -> Any:
-    if isinstance(content, str):
-        return f"{text}\n\n{content}" if content else text
-    if isinstance(content, list):
-        return [{"type": "text", "text": text}, *content]
-    return text
+    """Put the disclaimer before everything the model reads, when asked (see ``wire.prepend_system``)."""
+    if config.system_prompt and config.text:
+        wire.prepend_system(endpoint, canonical_request, config.text.strip())
 
 
 def decorate_response(response: dict[str, Any], endpoint: Endpoint, ctx: GuardContext, config: GatewayConfig) -> None:
