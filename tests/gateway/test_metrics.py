@@ -78,6 +78,10 @@ def test_when_a_label_takes_too_many_values_then_new_ones_fold_into_other() -> N
     assert len(routes) == MAX_LABEL_VALUES + 1
     assert s[("ethos_gateway_requests_total", (("route", "other"), ("status", "404")))] == 5
     assert s[("ethos_gateway_requests_total", (("route", "/route/0"), ("status", "404")))] == 2
+    for i in range(1000):  # values past the bound must not pile up in the gateway's own cache either
+        m.observe_request(f"/flood/{i}", 404, 0.001)
+        m.blocked(f"flood.{i}")
+    assert len(m._children) <= 2 * (MAX_LABEL_VALUES + 1)
 
 
 def test_when_rendered_then_content_type_is_prometheus_text() -> None:

@@ -80,10 +80,10 @@ class Metrics:
 
     def _child(self, metric: Any, label: str, value: str) -> Any:
         """The cached child of ``metric`` for ``value`` (``label`` names the metric's one label)."""
-        key = (label, value)
+        key = (label, self._bounded(label, value))  # bounded first: the cache stays as small as the series
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = metric.labels(self._bounded(label, value))
+            child = self._children[key] = metric.labels(key[1])
         return child
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
@@ -94,10 +94,10 @@ class Metrics:
             status: The HTTP status sent to the caller.
             seconds: From the request's arrival to the answer's last byte.
         """
-        key = ("request", route, status)
+        label = self._bounded("route", route)
+        key = ("request", label, status)
         pair = self._children.get(key)
         if pair is None:
-            label = self._bounded("route", route)
             pair = self._children[key] = (self._requests.labels(label, str(status)), self._duration.labels(label))
         pair[0].inc()
         pair[1].observe(seconds)
