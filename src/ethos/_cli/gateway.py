@@ -119,8 +119,6 @@ def serve(  # noqa: PLR0913 - one parameter per command-line option
 @config_app.command("check")
 def config_check(config: Path | None = CONFIG_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Validate gateway.toml (with ETHOS_GATEWAY_* variables on top) and print the effective settings."""
-    import os
-
     from ethos._cli.gateway_serve import env_overrides
     from ethos.gateway import load_config
 
@@ -141,7 +139,7 @@ def config_check(config: Path | None = CONFIG_OPTION, as_json: bool = JSON_OPTIO
                 console.print(f"# {name} = (not set)", markup=False)
                 continue
             shown = json.dumps(value, ensure_ascii=False)
-            if name == "api_key_env" and value is not None:
+            if name == "api_key_env":
                 shown += f"  # {key_state}"
             console.print(f"{name} = {shown}", markup=False)
         console.print("", markup=False)

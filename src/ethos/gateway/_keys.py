@@ -255,7 +255,7 @@ class KeyStore:
                 status=401,
                 headers=_CHALLENGE,
             )
-        if key.expires_at is not None and self._clock() >= key.expires_at:
+        if key.is_expired(self._clock()):
             raise RequestRefused(
                 f"API key {key.key_id} expired on {iso(key.expires_at)}; ask for a new key",
                 reason="auth.expired_key",

@@ -27,7 +27,7 @@ from ethos.errors import RequestRefused
 from ethos.gateway._config import LimitsConfig
 from ethos.gateway._keys import ApiKey
 
-__all__ = ["ConcurrencyLimiter", "RateLimiter", "Slot", "Ticket", "estimate_tokens"]
+__all__ = ["ConcurrencyLimiter", "RateLimiter", "Slot", "Ticket", "estimate_tokens", "prompt_tokens"]
 
 CHARS_PER_TOKEN = 4
 """The estimate's divisor: about four characters per token for English text with BPE tokenizers."""
@@ -44,9 +44,13 @@ def estimate_tokens(texts: Sequence[str], max_tokens: int | None) -> int:
     A deliberately cheap heuristic (no tokenizer on the hot path); the limiter settles the
     difference once the upstream reports the real usage.
     """
-    chars = sum(len(text) for text in texts)
     answer = max_tokens if max_tokens is not None and max_tokens > 0 else DEFAULT_ANSWER_TOKENS
-    return -(-chars // CHARS_PER_TOKEN) + answer
+    return prompt_tokens(texts) + answer
+
+
+def prompt_tokens(texts: Sequence[str]) -> int:
+    """A tokenizer-free estimate of texts' tokens: ``ceil(characters / 4)`` (OpenAI's rule of thumb for English)."""
+    return -(-sum(len(text) for text in texts) // CHARS_PER_TOKEN)
 
 
 @dataclass(slots=True)

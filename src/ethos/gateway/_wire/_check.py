@@ -142,11 +142,11 @@ def stop(body: dict[str, Any], key: str, path: str) -> None:
         raise invalid(path, "a string or a list of strings", value)
 
 
-def texts(value: Any, path: str, *, allow_empty_list: bool = False) -> None:
+def texts(value: Any, path: str) -> None:
     """Check a string or a list of strings (``prompt``, ``input``); token-id lists are refused."""
     if isinstance(value, str):
         return
-    if isinstance(value, list) and (value or allow_empty_list):
+    if isinstance(value, list) and value:
         for i, item in enumerate(value):
             if not isinstance(item, str):
                 expected = "a string (token ids are not accepted: the gateway's guards read text)"

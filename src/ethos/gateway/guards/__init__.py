@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ethos.gateway.guards._heuristics import Injection, estimate_tokens, score_injection
+from ethos.gateway.guards._heuristics import Injection, score_injection
 from ethos.gateway.guards._pii import PiiGuard
 from ethos.gateway.guards._policy import PolicyGuard
 from ethos.gateway.guards._stream import WindowFilter
@@ -40,7 +40,6 @@ __all__ = [
     "build_guards",
     "decorate_final_chunk",
     "decorate_response",
-    "estimate_tokens",
     "normalize_citations",
     "score_injection",
 ]

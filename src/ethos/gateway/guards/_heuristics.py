@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 
-__all__ = ["INJECTION_THRESHOLD", "Injection", "LeakFinder", "estimate_tokens", "score_injection"]
+__all__ = ["INJECTION_THRESHOLD", "Injection", "LeakFinder", "score_injection"]
 
 INJECTION_THRESHOLD = 1.0
 
@@ -104,11 +104,6 @@ def _decoded(blob: str) -> str | None:
         return None
     printable = sum(ch.isprintable() or ch.isspace() for ch in text)
     return text if text and printable / len(text) > 0.95 else None
-
-
-def estimate_tokens(texts: list[str]) -> int:
-    """A tokenizer-free estimate: ``ceil(characters / 4)`` (OpenAI's rule of thumb for English)."""
-    return math.ceil(sum(len(t) for t in texts) / 4)
 
 
 class LeakFinder:

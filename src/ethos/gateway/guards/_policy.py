@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from ethos.errors import ConfigError, RequestRefused
 from ethos.gateway._config import PolicyConfig, RuleConfig
+from ethos.gateway._limits import prompt_tokens
 from ethos.gateway._types import Action, GuardContext, TextFilter
-from ethos.gateway.guards._heuristics import LeakFinder, estimate_tokens, score_injection
+from ethos.gateway.guards._heuristics import LeakFinder, score_injection
 from ethos.gateway.guards._stream import Hit, WindowFilter
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class PolicyGuard:
     def check_prompt(self, texts: list[str], ctx: GuardContext) -> list[str]:
         """Return the prompt texts with rule and secret redactions, or raise to refuse."""
         limit = self.config.max_prompt_tokens
-        if limit and (estimate := estimate_tokens(texts)) > limit:
+        if limit and (estimate := prompt_tokens(texts)) > limit:
             raise RequestRefused(
                 f"the prompt is about {estimate} tokens (characters / 4), over this gateway's limit of {limit}; "
                 "shorten it",
