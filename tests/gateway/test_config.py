@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ethos._util.serving import is_loopback
 from ethos.errors import ConfigError
 from ethos.gateway import GatewayConfig, load_config
-from ethos.gateway._config import is_loopback
 from ethos.gateway._toml_lines import locate
 
 FULL = """\

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ethos._util.serving import run_until_stopped
+from ethos._util.serving import bind, run_until_stopped
 from ethos.errors import ConfigError, EthosError
 
 if TYPE_CHECKING:
@@ -71,28 +71,6 @@ def resolve(path: Path | None, overrides: dict[str, Any], *, self_signed: bool, 
     hosts = [*DEFAULT_HOSTS, *([socket.gethostname()] if host in _WILDCARDS else [host])]
     cert, key = self_signed_cert(home / "gateway" / "tls", hosts=list(dict.fromkeys(hosts)))
     return load_config(path, overrides={**overrides, "server.tls_cert": str(cert), "server.tls_key": str(key)})
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0: any free port).
-
-    Raises:
-        ConfigError: The address cannot be bound (in use, not this machine's, no permission).
-    """
-    bare = host.strip("[]")
-    family = socket.AF_INET6 if ":" in bare else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((bare, port))
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port or --host"
-        ) from None
-    sock.set_inheritable(True)
-    return sock
 
 
 def start_line(config: GatewayConfig, port: int, guards: list[str], audit_dir: Path | None) -> str:

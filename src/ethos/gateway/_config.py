@@ -8,7 +8,6 @@ and reports mistakes with the file, line and field path.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ethos._util.serving import is_loopback
 from ethos.errors import ConfigError
 from ethos.gateway._toml_lines import locate
 from ethos.gateway._types import Endpoint, Format
@@ -169,7 +169,6 @@ SCOPE_ENDPOINTS: tuple[Endpoint, ...] = ("chat", "completion", "embedding", "mod
 # Path fields: relative values in the file are taken relative to the file's folder.
 _PATH_FIELDS = (("server", "tls_cert"), ("server", "tls_key"), ("keys", "path"), ("audit", "dir"),
                 ("audit", "encrypt_key_file"))  # fmt: skip
-_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
 def load_config(path: Path | None, *, overrides: Mapping[str, Any] | None = None) -> GatewayConfig:
@@ -355,17 +354,6 @@ def _readable(path: Path | None, where: _Where, loc: tuple[str, str], fix: str =
     except OSError as exc:
         reason = "no such file" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
         raise ConfigError(f"{where.at(loc)}: {path} cannot be read ({reason}){'; ' + fix if fix else ''}") from None
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name or an address, IPv6 with or without brackets) is only reachable locally."""
-    host = host.strip().strip("[]").lower()
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def default_paths(config: GatewayConfig) -> tuple[Path, Path]:

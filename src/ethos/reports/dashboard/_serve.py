@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from ethos._util.serving import run_until_stopped
+from ethos._util.serving import bind, is_loopback, run_until_stopped
 from ethos.errors import ConfigError
 
 __all__ = ["PUBLIC_HOST_WARNING", "bind", "check_host", "is_loopback", "serve"]
@@ -17,16 +16,6 @@ PUBLIC_HOST_WARNING = (
     "the dashboard has no login: anyone who can reach {host}:{port} can read every run in the database; "
     "bind to 127.0.0.1 unless you mean this"
 )
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only (``127.0.0.0/8``, ``::1`` or ``localhost``)."""
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_host(host: str, port: int, *, explicit: bool) -> str | None:
@@ -51,25 +40,6 @@ def check_host(host: str, port: int, *, explicit: bool) -> str | None:
             f"expose every run; pass --host {host} explicitly if you mean it"
         )
     return PUBLIC_HOST_WARNING.format(host=host, port=port)
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0: any free port).
-
-    Raises:
-        ConfigError: The address cannot be bound (in use, not this machine's, no permission).
-    """
-    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host.strip("[]"), port))
-        sock.listen(2048)  # before the URL is printed: early clients queue instead of being refused
-    except OSError as exc:
-        sock.close()
-        reason = exc.strerror or str(exc)
-        raise ConfigError(f"cannot listen on {host}:{port}: {reason}; choose another --port or --host") from None
-    return sock
 
 
 def serve(app: Any, sock: socket.socket, *, on_started: Callable[[], None] | None = None) -> None:
