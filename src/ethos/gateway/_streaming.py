@@ -36,7 +36,7 @@ class _ChoiceFilters:
         self._gateway = gateway
         self._ctx = ctx
         self._chains: dict[tuple[int, str], list[TextFilter]] = {}
-        self.answers: dict[int, list[str]] = {}
+        self._sent: list[str] = []  # the first choice's content as sent (for the disclaimer check and the log)
         self._calls: dict[str, dict[str, str]] = {}  # the first choice's tool calls as sent, by field
 
     def _chain(self, index: int, field: str) -> list[TextFilter]:
@@ -56,7 +56,8 @@ class _ChoiceFilters:
     def apply(self, index: int, text: str, finished: bool) -> str:
         """Pass one piece of a choice's content through its chain; flush the chain when the choice ends."""
         text = self._pass(index, _CONTENT, text, finished)
-        self.answers.setdefault(index, []).append(text)
+        if index == 0:
+            self._sent.append(text)
         return text
 
     def apply_side(self, chunk: dict[str, Any], finishing: set[int]) -> None:
@@ -84,9 +85,9 @@ class _ChoiceFilters:
         """The first choice's tool calls as the caller got them, in index order."""
         return [self._calls[field] for field in sorted(self._calls, key=lambda f: int(f.rsplit(".", 1)[1]))]
 
-    def answer(self, index: int = 0) -> str:
-        """The content sent so far for one choice."""
-        return "".join(self.answers.get(index, ()))
+    def answer(self) -> str:
+        """The first choice's content sent so far."""
+        return "".join(self._sent)
 
 
 _CONTENT = "content"

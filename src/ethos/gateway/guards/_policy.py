@@ -59,6 +59,9 @@ class PolicyGuard:
             if phrase.strip()
         ]
         self._rules = [(rule, _compile(rule)) for rule in config.rules]
+        # Fixed while serving: built once, not per answer (or per streamed text).
+        self.answer_rules = [(r, rx) for r, rx in self._rules if r.applies_to in ("answer", "both")]
+        self._holdback = max(ANSWER_HOLDBACK, max((len(phrase) for phrase, _ in self._deny), default=0) + 1)
 
     @property
     def max_answer_tokens(self) -> int:
@@ -174,17 +177,11 @@ class PolicyGuard:
         checker = _AnswerPolicy(self, ctx)
         if not checker.active:
             return None
-        longest = max((len(phrase) for phrase, _ in self._deny), default=0)
-        return WindowFilter(checker.find, checker.emit, holdback=max(ANSWER_HOLDBACK, longest + 1),
-                            on_finish=checker.record)
-
-    def answer_rules(self) -> list[tuple[RuleConfig, re.Pattern[str]]]:
-        """The rules that apply to answers."""
-        return [(r, rx) for r, rx in self._rules if r.applies_to in ("answer", "both")]
+        return WindowFilter(checker.find, checker.emit, holdback=self._holdback, on_finish=checker.record)
 
     def deny_patterns(self) -> list[tuple[str, re.Pattern[str]]]:
         """The compiled deny-list."""
-        return list(self._deny)
+        return self._deny
 
 
 class _AnswerPolicy:
@@ -193,7 +190,7 @@ class _AnswerPolicy:
     def __init__(self, guard: PolicyGuard, ctx: GuardContext) -> None:
         self._guard = guard
         self._ctx = ctx
-        self._rules = guard.answer_rules()
+        self._rules = guard.answer_rules
         self._deny = guard.deny_patterns()
         self._leaks = LeakFinder(ctx.system_prompts) if guard.config.system_prompt_leak != "off" else None
         self._secrets = guard.config.secrets
