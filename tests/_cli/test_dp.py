@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ethos.records import DatasetRef, PrivacyLedger, RunStore
-from tests.helpers.cli import run_cli, run_cli_subprocess
+from tests.helpers.cli import assert_one_line_error, run_cli, run_cli_subprocess
 
 ROWS = [(23, "Oslo"), (35, "Lima"), (47, "Oslo"), (51, "Pune"), (62, "Lima"), (29, "Oslo"), (70, "Kyiv")]
 
@@ -18,14 +18,6 @@ def people(tmp_path: Path) -> Path:
     path = tmp_path / "people.csv"
     path.write_text("age,city\n" + "".join(f"{a},{c}\n" for a, c in ROWS), encoding="utf-8")
     return path
-
-
-def _one_line_error(stderr: str, *needles: str) -> None:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def _release(people: Path, *extra: str) -> tuple[int, str, str]:
@@ -81,7 +73,7 @@ def test_when_the_budget_is_exhausted_then_the_release_is_refused_and_nothing_is
     assert _release(people, "--epsilon", "0.7", "--seed", "1")[0] == 0
     code, out, err = _release(people, "--epsilon", "0.5", "--seed", "1")
     assert code == 2 and out == ""
-    _one_line_error(err, "would be exceeded", "spent ε=0.7 of 1", "remaining ε=0.3", "asked ε=0.5")
+    assert_one_line_error(err, "would be exceeded", "spent ε=0.7 of 1", "remaining ε=0.3", "asked ε=0.5")
     with RunStore(ethos_home / "ethos.db") as store:
         assert len(store.query(benchmark="dp-release")) == 1
 
@@ -89,22 +81,22 @@ def test_when_the_budget_is_exhausted_then_the_release_is_refused_and_nothing_is
 def test_when_no_budget_is_set_then_the_error_says_how_to_set_one(people: Path) -> None:
     code, out, err = _release(people, "--epsilon", "0.5")
     assert code == 2 and out == ""
-    _one_line_error(err, "no privacy budget is set", "ethos dp budget set")
+    assert_one_line_error(err, "no privacy budget is set", "ethos dp budget set")
 
 
 def test_when_bounds_are_missing_then_one_line_names_the_query_and_the_flag(people: Path) -> None:
     run_cli("dp", "budget", "set", str(people), "--epsilon", "1.0")
     result = run_cli("dp", "release", str(people), "-q", "sum:age", "--epsilon", "0.5")
     assert result.exit_code == 2
-    _one_line_error(result.stderr, "query sum:age needs clamping bounds", "--bounds age=LOW,HIGH", "sensitivity")
+    assert_one_line_error(result.stderr, "query sum:age needs clamping bounds", "--bounds age=LOW,HIGH", "sensitivity")
 
 
 def test_when_bounds_are_inverted_or_the_column_is_text_then_nothing_is_charged(people: Path, ethos_home: Path) -> None:
     run_cli("dp", "budget", "set", str(people), "--epsilon", "1.0")
     inverted = run_cli("dp", "release", str(people), "-q", "sum:age", "--bounds", "age=9,1", "--epsilon", "0.5")
-    _one_line_error(inverted.stderr, "LOW must be below HIGH")
+    assert_one_line_error(inverted.stderr, "LOW must be below HIGH")
     text = run_cli("dp", "release", str(people), "-q", "sum:city", "--bounds", "city=0,1", "--epsilon", "0.5")
-    _one_line_error(text.stderr, "line 2, column 'city'", "not a number")
+    assert_one_line_error(text.stderr, "line 2, column 'city'", "not a number")
     with PrivacyLedger(ethos_home / "ethos.db") as ledger:
         assert ledger.status(DatasetRef.from_path(people)).spent_epsilon == 0.0
 
@@ -149,7 +141,7 @@ def test_when_printing_a_table_then_values_come_with_mechanism_and_noise_interva
 def test_when_run_as_a_process_with_a_bad_query_then_exit_2_without_traceback(people: Path) -> None:
     result = run_cli_subprocess("dp", "release", str(people), "-q", "median:age", "--epsilon", "1")
     assert result.exit_code == 2
-    _one_line_error(result.stderr, "--query 'median:age' is not a query")
+    assert_one_line_error(result.stderr, "--query 'median:age' is not a query")
 
 
 @pytest.mark.parametrize(
@@ -162,7 +154,7 @@ def test_when_opendp_cannot_calibrate_the_noise_then_one_line_and_nothing_is_cha
     run_cli("dp", "budget", "set", str(people), "--epsilon", "1.0")
     result = run_cli("dp", "release", str(people), "-q", query, *extra)
     assert result.exit_code == 2, result.stderr
-    _one_line_error(result.stderr, f"query {query}", "OpenDP")
+    assert_one_line_error(result.stderr, f"query {query}", "OpenDP")
     with PrivacyLedger(ethos_home / "ethos.db") as ledger:
         assert ledger.status(DatasetRef.from_path(people)).spent_epsilon == 0.0
 
@@ -173,6 +165,6 @@ def test_when_the_separator_is_not_one_character_then_exit_2_before_anything_is_
     run_cli("dp", "budget", "set", str(people), "--epsilon", "1.0")
     result = run_cli("dp", "release", str(people), "-q", "count", "--epsilon", "0.1", "--sep", "xx")
     assert result.exit_code == 2
-    _one_line_error(result.stderr, "--sep 'xx'")
+    assert_one_line_error(result.stderr, "--sep 'xx'")
     with PrivacyLedger(ethos_home / "ethos.db") as ledger:
         assert ledger.status(DatasetRef.from_path(people)).spent_epsilon == 0.0

@@ -13,15 +13,7 @@ import pytest
 from ethos._cli.gateway_keys import parse_expiry
 from ethos.errors import ConfigError, RequestRefused
 from ethos.gateway._keys import KeyStore
-from tests.helpers.cli import run_cli, run_cli_subprocess
-
-
-def _one_line_error(stderr: str, *needles: str) -> None:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+from tests.helpers.cli import assert_one_line_error, run_cli, run_cli_subprocess
 
 
 def _create(*args: str) -> dict:
@@ -157,7 +149,7 @@ def test_when_input_is_bad_then_one_line_and_exit_2(
     _create("existing", "--db", db)
     result = run_cli("gateway", "keys", *args, "--db", db)
     assert result.exit_code == 2
-    _one_line_error(result.stderr, *needles)
+    assert_one_line_error(result.stderr, *needles)
 
 
 def test_when_the_name_is_taken_then_one_line_naming_the_existing_id(tmp_path: Path) -> None:
@@ -165,7 +157,7 @@ def test_when_the_name_is_taken_then_one_line_naming_the_existing_id(tmp_path: P
     first = _create("ci", "--db", db)
     result = run_cli("gateway", "keys", "create", "ci", "--db", db)
     assert result.exit_code == 2
-    _one_line_error(result.stderr, first["key_id"], "revoke")
+    assert_one_line_error(result.stderr, first["key_id"], "revoke")
 
 
 def test_when_the_db_is_not_a_key_store_then_a_real_process_exits_2_without_traceback(tmp_path: Path) -> None:
@@ -173,7 +165,7 @@ def test_when_the_db_is_not_a_key_store_then_a_real_process_exits_2_without_trac
     bad.write_text("just some notes, not a database\n" * 20)
     result = run_cli_subprocess("gateway", "keys", "create", "ci", "--db", str(bad))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, str(bad))
+    assert_one_line_error(result.stderr, str(bad))
     assert bad.read_text().startswith("just some notes")
 
 

@@ -23,16 +23,8 @@ import httpx
 import pytest
 
 from ethos.gateway._tls import fingerprint
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import assert_one_line_error, run_cli
 from tests.helpers.servers import ApiServer
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    return lines[0]
-
 
 # -- refused before anything listens ----------------------------------------------------------
 
@@ -55,13 +47,13 @@ def one_error_line(stderr: str) -> str:
 def test_when_serve_settings_are_unsafe_or_invalid_then_one_line_and_exit_2(args: list[str], expected: str) -> None:
     result = run_cli("gateway", "serve", *args)
     assert result.exit_code == 2
-    assert expected in one_error_line(result.stderr)
+    assert expected in assert_one_line_error(result.stderr)
 
 
 def test_when_the_file_is_wrong_then_serve_names_its_line(tmp_path: Path) -> None:
     (tmp_path / "gateway.toml").write_text("[server]\nport = 1\n\n[limits]\nrequests_per_minut = 5\n")
     result = run_cli("gateway", "serve")  # ./gateway.toml is read when --config is not given
-    line = one_error_line(result.stderr)
+    line = assert_one_line_error(result.stderr)
     assert "gateway.toml:5: [limits] requests_per_minut: unknown key" in line
     assert "did you mean 'requests_per_minute'?" in line
 
@@ -70,18 +62,18 @@ def test_when_file_env_and_flag_disagree_then_env_beats_file_and_flag_beats_env(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "gateway.toml").write_text("[server]\nhost = '127.0.0.1'\nport = 70000\n")
-    assert "gateway.toml:3: [server] port: must be ≤ 65535 (got 70000)" in one_error_line(
+    assert "gateway.toml:3: [server] port: must be ≤ 65535 (got 70000)" in assert_one_line_error(
         run_cli("gateway", "serve").stderr
     )
     monkeypatch.setenv("ETHOS_GATEWAY_PORT", "80000")
-    assert "(got 80000)" in one_error_line(run_cli("gateway", "serve").stderr)
-    assert "(got 90000)" in one_error_line(run_cli("gateway", "serve", "--port", "90000").stderr)
+    assert "(got 80000)" in assert_one_line_error(run_cli("gateway", "serve").stderr)
+    assert "(got 90000)" in assert_one_line_error(run_cli("gateway", "serve", "--port", "90000").stderr)
     monkeypatch.setenv("ETHOS_GATEWAY_PORT", "8400")
     monkeypatch.setenv("ETHOS_GATEWAY_HOST", "0.0.0.0")  # noqa: S104
-    assert "clear text" in one_error_line(run_cli("gateway", "serve").stderr)
+    assert "clear text" in assert_one_line_error(run_cli("gateway", "serve").stderr)
     # The flag's loopback host passes the TLS check, so the next check (the upstream URL) speaks.
     result = run_cli("gateway", "serve", "--host", "127.0.0.1", "--upstream", "ftp://x")
-    assert "upstream.url (set by a flag or an ETHOS_GATEWAY_* variable): must be an http" in one_error_line(
+    assert "upstream.url (set by a flag or an ETHOS_GATEWAY_* variable): must be an http" in assert_one_line_error(
         result.stderr
     )
 
@@ -95,7 +87,7 @@ def test_when_config_is_initialised_then_it_checks_and_is_not_overwritten_withou
     assert "[audit]" in written and "# " in written
     again = run_cli("gateway", "config", "init")
     assert again.exit_code == 2
-    assert "exists; give --force" in one_error_line(again.stderr)
+    assert "exists; give --force" in assert_one_line_error(again.stderr)
     (tmp_path / "gateway.toml").write_text("edited")
     assert run_cli("gateway", "config", "init", "--force").exit_code == 0
     assert (tmp_path / "gateway.toml").read_text(encoding="utf-8") == written
@@ -126,7 +118,7 @@ def test_when_config_check_finds_an_error_then_one_line_and_exit_2(tmp_path: Pat
     result = run_cli("gateway", "config", "check", "--json")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "gateway.toml:2: [pii] threshold: must be ≤ 1.0 (got 2)" in one_error_line(result.stderr)
+    assert "gateway.toml:2: [pii] threshold: must be ≤ 1.0 (got 2)" in assert_one_line_error(result.stderr)
 
 
 # -- a real process ---------------------------------------------------------------------------

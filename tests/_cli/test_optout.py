@@ -7,17 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import run_cli, run_cli_subprocess
+from tests.helpers.cli import assert_one_line_error, run_cli, run_cli_subprocess
 
 USERS = "email,name,plan\nada@example.org,Ada Lovelace,pro\nbob@example.org,Bob Stone,free\n"
-
-
-def _one_line_error(stderr: str, *needles: str) -> None:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.fixture
@@ -67,7 +59,7 @@ def test_when_the_receipt_is_edited_then_verify_fails_with_one_line(initialised:
     )
     result = run_cli("optout", "verify-receipt", str(path))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, "does not verify")
+    assert_one_line_error(result.stderr, "does not verify")
 
 
 def test_when_the_key_is_wrong_then_one_line_error_without_traceback(initialised: Path, tmp_path: Path) -> None:
@@ -77,17 +69,17 @@ def test_when_the_key_is_wrong_then_one_line_error_without_traceback(initialised
     )
     result = run_cli_subprocess("optout", "list", "--key-file", str(other / "k"))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, "encrypted with a different key")
+    assert_one_line_error(result.stderr, "encrypted with a different key")
 
 
-def test_when_the_registry_is_tampered_then_one_line_error(initialised: Path) -> None:
+def test_when_the_registry_is_tampered_thenassert_one_line_error(initialised: Path) -> None:
     path = initialised / "registry.ethos"
     blob = bytearray(path.read_bytes())
     blob[-5] ^= 0xFF
     path.write_bytes(bytes(blob))
     result = run_cli("optout", "list")
     assert result.exit_code == 2
-    _one_line_error(result.stderr, "failed its integrity check")
+    assert_one_line_error(result.stderr, "failed its integrity check")
 
 
 def test_when_the_key_comes_from_the_environment_then_it_is_used(
@@ -110,7 +102,7 @@ def test_when_subjects_come_from_a_file_then_each_row_is_one_entry(initialised: 
 def test_when_init_runs_twice_then_it_refuses_to_overwrite(initialised: Path) -> None:
     result = run_cli("optout", "init")
     assert result.exit_code == 2
-    _one_line_error(result.stderr, "never overwrites")
+    assert_one_line_error(result.stderr, "never overwrites")
 
 
 @pytest.mark.parametrize(
@@ -128,7 +120,7 @@ def test_when_a_subjects_file_lacks_identifiers_then_one_line_names_the_file_and
     subjects.write_text(content, encoding="utf-8")
     result = run_cli("optout", "add", "--from-file", str(subjects))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, *needles)
+    assert_one_line_error(result.stderr, *needles)
     assert json.loads(run_cli("optout", "list", "--json").stdout)["entries"] == []
 
 
@@ -151,7 +143,7 @@ def test_when_the_receipt_path_is_the_input_or_the_output_then_exit_2_and_no_fil
     receipt = users if target == "input" else out
     result = run_cli("optout", "apply", str(users), "-o", str(out), "--receipt", str(receipt))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, "--receipt", f"is the {target}")
+    assert_one_line_error(result.stderr, "--receipt", f"is the {target}")
     assert users.read_text(encoding="utf-8") == USERS
     assert not out.exists()
 
@@ -165,5 +157,5 @@ def test_when_the_receipt_cannot_be_written_then_no_output_is_left_without_it(
     blocker.write_text("", encoding="utf-8")
     result = run_cli("optout", "apply", str(users), "-o", str(out), "--receipt", str(blocker / "r.json"))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, "receipt")
+    assert_one_line_error(result.stderr, "receipt")
     assert not out.exists()

@@ -13,7 +13,7 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 from ethos.records import Energy, MetricRecord, RunStore
 from ethos.reports.card import TODO_MARK
 from tests.conftest import shared_data
-from tests.helpers.cli import run_cli, run_cli_subprocess
+from tests.helpers.cli import assert_one_line_error, run_cli, run_cli_subprocess
 from tests.helpers.records import make_record
 
 MODEL = "hf:./gpt2-ft"
@@ -31,14 +31,6 @@ CHATS = "\n".join(
         {"user": {"email": ""}, "text": "No personal data here"},
     )
 )
-
-
-def _one_line_error(stderr: str, *needles: str) -> None:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.fixture
@@ -97,7 +89,7 @@ def test_when_the_questions_file_is_bad_then_one_line_names_its_line_and_nothing
     out = tmp_path / "README.md"
     result = run_cli("report", "card", "-m", MODEL, "--questions", str(questions), "-o", str(out))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, f"{questions}:5:", "'primary_user'", "Did you mean 'primary_users'?")
+    assert_one_line_error(result.stderr, f"{questions}:5:", "'primary_user'", "Did you mean 'primary_users'?")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "ethos-home") == ["card.toml"]  # no temp file
 
 
@@ -118,7 +110,7 @@ def test_when_input_is_wrong_then_exit_2_with_one_line(
 ) -> None:
     result = run_cli(*args)
     assert result.exit_code == 2, result.stdout
-    _one_line_error(result.stderr, *needles)
+    assert_one_line_error(result.stderr, *needles)
 
 
 def test_when_a_bad_questions_file_is_given_to_the_real_process_then_no_traceback(tmp_path: Path) -> None:
@@ -126,7 +118,7 @@ def test_when_a_bad_questions_file_is_given_to_the_real_process_then_no_tracebac
     bad.write_text("[measures]\nencryption = 256\n")
     result = run_cli_subprocess("report", "gdpr", "--article", "32", "--config", str(bad))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, f"{bad}:2:", "'encryption'", "expected a string")
+    assert_one_line_error(result.stderr, f"{bad}:2:", "'encryption'", "expected a string")
 
 
 @pytest.mark.parametrize("command", ["card", "datasheet", "transparency", "gdpr"])
@@ -178,7 +170,7 @@ def test_when_a_data_file_has_a_bad_record_then_the_error_names_its_line_and_onl
     out = tmp_path / "DATASHEET.md"
     result = run_cli("report", "datasheet", "--data", str(data), "--no-ner", "-o", str(out))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, f"{data} {where}")
+    assert_one_line_error(result.stderr, f"{data} {where}")
     for option in ("--skip-bad", "--encoding"):  # options of `ethos pii`, not of `ethos report datasheet`
         assert option not in result.stderr
     assert not out.exists()
@@ -263,7 +255,7 @@ def test_when_strict_and_questions_remain_then_exit_1_after_writing_and_0_once_a
     out = tmp_path / "DATASHEET.md"
     open_questions = run_cli("report", "datasheet", "--strict", "-o", str(out))
     assert open_questions.exit_code == 1
-    _one_line_error(open_questions.stderr.splitlines()[-1], "unanswered questions")
+    assert_one_line_error(open_questions.stderr.splitlines()[-1], "unanswered questions")
     assert out.exists()
     from ethos.reports.datasheet import DATASHEET_QUESTIONS
 
@@ -317,5 +309,5 @@ def test_when_the_template_path_exists_then_it_is_not_overwritten(tmp_path: Path
     answers.write_text('[metadata]\nlicense = "mit"\n')
     result = run_cli("report", "card", "--template", str(answers))
     assert result.exit_code == 2
-    _one_line_error(result.stderr, f"{answers} already exists")
+    assert_one_line_error(result.stderr, f"{answers} already exists")
     assert answers.read_text() == '[metadata]\nlicense = "mit"\n'

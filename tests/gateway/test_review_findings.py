@@ -7,7 +7,6 @@ received, so "did personal data reach the upstream?" is read from the upstream's
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests.gateway.conftest import Gw
 from tests.helpers.gateway import MODEL, ScriptedUpstream
+from tests.helpers.servers import closed_port
 
 EMAIL = "alice.smith@example.com"
 
@@ -99,10 +99,7 @@ def test_when_an_ollama_assistant_message_has_thinking_with_pii_then_it_does_not
 def test_when_the_upstream_url_holds_credentials_then_upstream_errors_do_not_show_them(
     make_gateway: Callable[..., Gw], kind: str
 ) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    gw = make_gateway(kind, upstream_url=f"http://ops:s3cret-pass@127.0.0.1:{port}")
+    gw = make_gateway(kind, upstream_url=f"http://ops:s3cret-pass@127.0.0.1:{closed_port()}")
     body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": False}
     for path in ("/v1/chat/completions", "/api/chat"):
         response = _post(gw, path, body)

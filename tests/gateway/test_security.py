@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ import pytest
 
 from tests.gateway.conftest import Gw
 from tests.helpers.gateway import assert_refused
-from tests.helpers.servers import LoopbackServer
+from tests.helpers.servers import LoopbackServer, closed_port
 
 MODEL = "tiny-gpt2"
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "Hello there"}], "max_tokens": 2, "temperature": 0}
@@ -324,13 +323,6 @@ def test_when_the_upstream_is_too_slow_then_504(
     response = post(gw, caller, gw.auth("user"))
     assert time.monotonic() - started < 0.95
     assert_refused(response, 504, "upstream.timeout", caller)
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("caller", ["openai", "ollama"])

@@ -8,7 +8,6 @@ caller of either format: the bodies are the ones real servers accept and send.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -18,7 +17,7 @@ from ethos.errors import ServerResponseError, ServerTimeoutError, ServerUnreacha
 from ethos.gateway import _wire as wire
 from ethos.gateway._config import UpstreamConfig
 from ethos.gateway._upstream import Upstream
-from tests.helpers.servers import ApiServer, LoopbackServer
+from tests.helpers.servers import ApiServer, LoopbackServer, closed_port
 
 T = TypeVar("T")
 CALLERS = ("openai", "ollama")
@@ -143,9 +142,7 @@ def test_when_the_upstream_is_slow_then_request_raises_timeout(openai_server: Ap
 
 
 def test_when_nothing_listens_then_request_raises_unreachable_naming_the_url() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port()
     upstream = Upstream(UpstreamConfig(kind="ollama", url=f"http://127.0.0.1:{port}"))
     with pytest.raises(ServerUnreachableError, match=f"127.0.0.1:{port}/api/tags") as info:
         run(lambda up: up.request("GET", "/api/tags"), upstream)

@@ -44,3 +44,13 @@ def run_cli_subprocess(*args: str, timeout: float = 120.0) -> CliResult:
         check=False,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_one_line_error(stderr: str, *needles: str) -> str:
+    """Check that a command failed with exactly one error line (no traceback) containing ``needles``; return it."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]

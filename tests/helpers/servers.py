@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import socket
 import threading
 import time
@@ -123,6 +124,13 @@ class ServerState:
 
 Family = Literal["openai", "ollama"]
 Handler = Callable[[ServerState, Any], Awaitable[Response]]
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def error_response(family: Family, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -234,7 +242,7 @@ class AppServer:
             lifespan="on" if self._lifespan else "off",
             ws="none",
             http="h11",
-            timeout_graceful_shutdown=int(self._graceful_s) or None,
+            timeout_graceful_shutdown=max(1, math.ceil(self._graceful_s)),  # uvicorn: whole seconds; None waits forever
             ssl_certfile=str(certfile) if certfile else None,
             ssl_keyfile=str(keyfile) if keyfile else None,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -23,16 +22,9 @@ from ethos.models._http import (
     iter_sse,
 )
 from tests.helpers.server_model import TinyLM
-from tests.helpers.servers import ApiServer, LoopbackServer
+from tests.helpers.servers import ApiServer, LoopbackServer, closed_port
 
 URL = "http://127.0.0.1:1/v1/chat/completions"
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- SSE ---------------------------------------------------------------------------------------
