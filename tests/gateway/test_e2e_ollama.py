@@ -13,14 +13,9 @@ import ollama
 import pytest
 
 from tests.gateway.conftest import Gw
+from tests.helpers.gateway import MESSAGES, MODEL, PROMPT
 from tests.helpers.servers import LoopbackServer
 
-MODEL = "tiny-gpt2"
-MESSAGES = [
-    {"role": "system", "content": "You are terse."},
-    {"role": "user", "content": "The nurse said that she would help"},
-]
-PROMPT = "The engineer explained that he had"
 OPTIONS = {"temperature": 0, "num_predict": 8, "seed": 0}
 
 

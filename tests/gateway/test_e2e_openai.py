@@ -13,14 +13,9 @@ import openai
 import pytest
 
 from tests.gateway.conftest import Gw
+from tests.helpers.gateway import MESSAGES, MODEL, PROMPT
 from tests.helpers.servers import LoopbackServer
 
-MODEL = "tiny-gpt2"
-MESSAGES = [
-    {"role": "system", "content": "You are terse."},
-    {"role": "user", "content": "The nurse said that she would help"},
-]
-PROMPT = "The engineer explained that he had"
 SETTINGS = {"max_tokens": 8, "temperature": 0, "seed": 0}
 
 

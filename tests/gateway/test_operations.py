@@ -17,10 +17,9 @@ import ollama
 import pytest
 
 from tests.gateway.conftest import Gw
-from tests.helpers.gateway import ScriptedUpstream
+from tests.helpers.gateway import MODEL, ScriptedUpstream
 from tests.helpers.servers import LoopbackServer
 
-MODEL = "tiny-gpt2"
 SECRET_WORDS = "zanzibar marmalade protocol"
 EMAIL = "olga.petrova@acme.org"
 

@@ -19,10 +19,9 @@ import openai
 import pytest
 
 from tests.gateway.conftest import KINDS, Gw, start_gateway
-from tests.helpers.gateway import ScriptedUpstream
+from tests.helpers.gateway import MODEL, ScriptedUpstream
 from tests.helpers.servers import LoopbackServer
 
-MODEL = "tiny-gpt2"
 CALLER_EMAIL = "john.smith@acme.org"
 CALLER_PHONE = "212-555-0134"
 PROMPT = f"Please write to {CALLER_EMAIL} or call {CALLER_PHONE} about the order."

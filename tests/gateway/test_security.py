@@ -22,10 +22,9 @@ import openai
 import pytest
 
 from tests.gateway.conftest import Gw
-from tests.helpers.gateway import assert_refused
+from tests.helpers.gateway import MODEL, assert_refused
 from tests.helpers.servers import LoopbackServer, closed_port
 
-MODEL = "tiny-gpt2"
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "Hello there"}], "max_tokens": 2, "temperature": 0}
 OLLAMA_CHAT = {
     "model": MODEL,

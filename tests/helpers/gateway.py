@@ -29,6 +29,11 @@ from starlette.routing import Route
 from tests.helpers.servers import AppServer
 
 MODEL = "tiny-gpt2"
+MESSAGES = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "The nurse said that she would help"},
+]
+PROMPT = "The engineer explained that he had"
 
 
 class GatewayServer(AppServer):
@@ -156,28 +161,17 @@ def _ollama_lines(script: Script, body: dict[str, Any], chat: bool) -> AsyncIter
 
 def _whole(script: Script, path: str, body: dict[str, Any]) -> dict[str, Any]:
     text = "".join(script.pieces)
-    usage = {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
     model = body.get("model", MODEL)
-    if path == "/v1/chat/completions":
-        message = {"role": "assistant", "content": text}
-        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+    if path.startswith("/v1/"):
+        chat = path == "/v1/chat/completions"
+        answer: dict[str, Any] = {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
         return {
             "id": "x-1",
-            "object": "chat.completion",
+            "object": "chat.completion" if chat else "text_completion",
             "created": 0,
             "model": model,
-            "choices": [choice],
-            "usage": usage,
-        }
-    if path == "/v1/completions":
-        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}
-        return {
-            "id": "x-1",
-            "object": "text_completion",
-            "created": 0,
-            "model": model,
-            "choices": [choice],
-            "usage": usage,
+            "choices": [{"index": 0, **answer, "logprobs": None, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
         }
     key = "message" if path == "/api/chat" else "response"
     value: Any = {"role": "assistant", "content": text} if key == "message" else text
