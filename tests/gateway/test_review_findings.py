@@ -230,3 +230,17 @@ def test_when_an_answer_is_a_tool_call_then_the_audit_log_keeps_it_redacted(
         text = json.dumps(logged)
         assert new_email not in text and EMAIL not in text
         assert json.loads(logged[0][0]["arguments"])["to"].startswith("<EMAIL_ADDRESS")
+
+
+def test_when_a_guard_acts_then_the_audit_entry_keeps_its_detail_without_content(
+    make_gateway: Callable[..., Gw], scripted: ScriptedUpstream
+) -> None:
+    gw = make_gateway("openai", upstream_url=scripted.url, pii={"enabled": True})
+    body = {"model": MODEL, "messages": [{"role": "user", "content": f"Mail {EMAIL} please"}]}
+    assert _post(gw, "/v1/chat/completions", body).status_code == 200
+    gw.stop()  # drains the audit writer
+    text = "".join(path.read_text() for path in sorted(gw.audit_dir.glob("audit-*.jsonl")))
+    [entry] = [json.loads(line) for line in text.splitlines()]
+    redacted = {"guard": "pii", "action": "modify", "reason": "pii.redacted", "detail": "EMAIL_ADDRESS×1"}
+    assert redacted in entry["decisions"]
+    assert EMAIL not in text

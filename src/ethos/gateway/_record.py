@@ -104,7 +104,8 @@ class Recorder:
             "upstream_ms": round(exchange.upstream_s * 1000, 3),
             "prompt_tokens": exchange.prompt_tokens,
             "completion_tokens": exchange.completion_tokens,
-            "decisions": [{"guard": d.guard, "action": d.action, "reason": d.reason} for d in ctx.decisions]
+            "decisions": [{"guard": d.guard, "action": d.action, "reason": d.reason, "detail": d.detail}
+                          for d in ctx.decisions]
             if ctx
             else [],
             "redactions": dict(ctx.redactions) if ctx else {},
