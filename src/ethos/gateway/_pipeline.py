@@ -159,11 +159,6 @@ class Gateway:
         if self.upstream.kind == "openai" and _is_ollama_load(exchange, canonical):
             return JSONResponse(_ollama_load_reply(model), headers=self.headers(exchange))
         ctx = exchange.ctx = GuardContext(
-            request_id=exchange.request_id,
-            key_id=exchange.key_id,
-            model=model,
-            endpoint=exchange.endpoint,
-            caller=exchange.caller,
             log_content=(key.log_content if key else True) and _request_allows_logging(request),
             system_prompts=wire.system_texts(canonical) if exchange.endpoint == "chat" else [],
         )

@@ -45,12 +45,10 @@ class Decision:
 class GuardContext:
     """Per-request state the guards share; it lives in memory only and dies with the request.
 
+    Who asked for what (request id, key, model, route) lives on the request's ``Exchange``: no guard
+    decides by it.
+
     Attributes:
-        request_id: The gateway's id for this request (also in the audit log and ``X-Request-Id``).
-        key_id: The caller's key id (never the key), or ``None`` when auth is off.
-        model: The model the caller asked for (after alias resolution).
-        endpoint: What the route does.
-        caller: The caller's wire format.
         log_content: Whether redacted content may be written to the audit log.
         decisions: Every guard decision, in order.
         redactions: Count of redacted values per entity type (``PERSON``, ``EMAIL_ADDRESS`` ...).
@@ -58,11 +56,6 @@ class GuardContext:
         system_prompts: The request's system prompts, for leak detection in answers.
     """
 
-    request_id: str
-    key_id: str | None
-    model: str
-    endpoint: Endpoint
-    caller: Format
     log_content: bool = True
     decisions: list[Decision] = field(default_factory=list)
     redactions: Counter[str] = field(default_factory=Counter)

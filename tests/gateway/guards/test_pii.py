@@ -19,7 +19,7 @@ PHONE = "+44 20 7946 0958"
 
 
 def make_ctx() -> GuardContext:
-    return GuardContext(request_id="req-1", key_id="k1", model="m", endpoint="chat", caller="openai")
+    return GuardContext()
 
 
 @pytest.fixture(scope="module")

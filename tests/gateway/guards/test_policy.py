@@ -18,8 +18,7 @@ SYSTEM = "You are the support bot of Acme Corp. Never discuss pricing. The disco
 
 
 def make_ctx(system: list[str] | None = None) -> GuardContext:
-    return GuardContext(request_id="r", key_id=None, model="m", endpoint="chat", caller="openai",
-                        system_prompts=system or [])
+    return GuardContext(system_prompts=system or [])
 
 
 def guard_for(**policy: object) -> PolicyGuard:

@@ -19,7 +19,7 @@ WORDS = ["the", "invoice", "is", "ready,", "please", "call", "me", "at", "or", "
 
 
 def make_ctx() -> GuardContext:
-    return GuardContext(request_id="req-1", key_id=None, model="m", endpoint="chat", caller="ollama")
+    return GuardContext()
 
 
 def seeded_text(seed: int, n_words: int = 40) -> str:

@@ -12,7 +12,7 @@ NOTICE = "You are talking to an AI system."
 
 
 def make_ctx() -> GuardContext:
-    return GuardContext(request_id="r", key_id=None, model="m", endpoint="chat", caller="openai")
+    return GuardContext()
 
 
 def chat_response(content: str, **extra: Any) -> dict[str, Any]:
