@@ -69,6 +69,12 @@ class Peer:
     log: Path | None = None
     notes: list[str] = field(default_factory=list)
 
+    def death_note(self) -> str | None:
+        """When the process has exited on its own: its exit status and the last lines of its log."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        return f"{self.name} exited during the run with status {self.process.returncode}:\n{_tail(self.log)}"
+
     def stop(self) -> None:
         """Terminate the process (SIGTERM, then SIGKILL after 15 s)."""
         if self.process is None or self.process.poll() is not None:

@@ -332,6 +332,8 @@ def main() -> None:
             began = time.monotonic()
             runs = run_all(peers, plan, args.repeat, args.settle, args.max_seconds)
             seconds = time.monotonic() - began
+            for note in filter(None, (peer.death_note() for peer in peers)):
+                err.print(note, markup=False, style="red")  # its rows count the errors; this says why
         finally:
             for peer in reversed(peers):
                 peer.stop()
